@@ -1,0 +1,310 @@
+package mailscore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+)
+
+// DefaultTimeout is the Engine's per-message deadline when none is set.
+const DefaultTimeout = 10 * time.Second
+
+// EngineOptions configure an Engine. The zero value uses the default
+// WeightedScorer, a 10-second deadline and no logging.
+type EngineOptions struct {
+	// Scorer combines the signals; nil means &WeightedScorer{}.
+	Scorer Scorer
+	// Timeout bounds the checks of one message; 0 means DefaultTimeout.
+	// A check still running at the deadline is recorded as incomplete.
+	Timeout time.Duration
+	// Logger receives panics and check failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Engine runs checks concurrently under one deadline and scores what they
+// find. It is safe for concurrent use.
+type Engine struct {
+	checks  []Check
+	deps    [][]int // deps[i]: indexes of the checks check i runs after
+	users   [][]int // users[i]: indexes of the checks that run after check i
+	scorer  Scorer
+	timeout time.Duration
+	log     *slog.Logger
+	symbols map[string]Symbol
+}
+
+// Errors from NewEngine.
+var (
+	ErrDuplicateCheck = errors.New("mailscore: two checks have the same name")
+	ErrUnknownCheck   = errors.New("mailscore: a check runs after a check that is not registered")
+	ErrCheckCycle     = errors.New("mailscore: checks depend on each other in a cycle")
+)
+
+// NewEngine returns an engine running checks. It refuses duplicate names,
+// dependencies on unknown checks and dependency cycles.
+func NewEngine(opts EngineOptions, checks ...Check) (*Engine, error) {
+	e := &Engine{
+		checks:  checks,
+		deps:    make([][]int, len(checks)),
+		users:   make([][]int, len(checks)),
+		scorer:  opts.Scorer,
+		timeout: opts.Timeout,
+		log:     opts.Logger,
+		symbols: map[string]Symbol{},
+	}
+	if e.scorer == nil {
+		e.scorer = &WeightedScorer{}
+	}
+	if e.timeout <= 0 {
+		e.timeout = DefaultTimeout
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	index := map[string]int{}
+	for i, c := range checks {
+		if c == nil {
+			return nil, fmt.Errorf("mailscore: check %d is nil", i)
+		}
+		if _, dup := index[c.Name()]; dup {
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateCheck, c.Name())
+		}
+		index[c.Name()] = i
+	}
+	for i, c := range checks {
+		if d, ok := c.(Dependent); ok {
+			for _, name := range d.After() {
+				j, ok := index[name]
+				if !ok {
+					return nil, fmt.Errorf("%w: %q runs after %q", ErrUnknownCheck, c.Name(), name)
+				}
+				e.deps[i] = append(e.deps[i], j)
+				e.users[j] = append(e.users[j], i)
+			}
+		}
+		if sp, ok := c.(SymbolProvider); ok {
+			for _, s := range sp.Symbols() {
+				s.Check = c.Name()
+				e.symbols[s.Name] = s
+			}
+		}
+	}
+	if err := e.checkCycles(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) checkCycles() error {
+	// Kahn's algorithm: if not every check can be ordered, there is a cycle.
+	in := make([]int, len(e.checks))
+	var ready []int
+	for i := range e.checks {
+		in[i] = len(e.deps[i])
+		if in[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	done := 0
+	for len(ready) > 0 {
+		i := ready[len(ready)-1]
+		ready = ready[:len(ready)-1]
+		done++
+		for _, u := range e.users[i] {
+			if in[u]--; in[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if done != len(e.checks) {
+		var names []string
+		for i, n := range in {
+			if n > 0 {
+				names = append(names, e.checks[i].Name())
+			}
+		}
+		return fmt.Errorf("%w: %v", ErrCheckCycle, names)
+	}
+	return nil
+}
+
+// Symbols returns every symbol the checks publish, by name. Read-only.
+func (e *Engine) Symbols() map[string]Symbol { return e.symbols }
+
+// Checks returns the engine's checks in the order given.
+func (e *Engine) Checks() []Check { return e.checks }
+
+// Scorer returns the engine's scorer.
+func (e *Engine) Scorer() Scorer { return e.scorer }
+
+type checkResult struct {
+	idx     int
+	signals []Signal
+	err     error
+}
+
+// errPanic marks a check that panicked.
+var errPanic = errors.New("check panicked")
+
+// ErrDeadline is the reason recorded for a check still running at the
+// deadline.
+var ErrDeadline = errors.New("mailscore: check did not finish before the deadline")
+
+func (e *Engine) run(ctx context.Context, i int, msg *Message, prior []Signal, out chan<- checkResult) {
+	c := e.checks[i]
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("check panicked", "check", c.Name(), "panic", r, "stack", string(debug.Stack()))
+			out <- checkResult{idx: i, err: fmt.Errorf("%w: %v", errPanic, r)}
+		}
+	}()
+	sigs, err := c.Check(ctx, msg, prior)
+	out <- checkResult{idx: i, signals: sigs, err: err}
+}
+
+// Observe runs every check on msg and returns what they found, without
+// scoring it. Checks start as soon as the checks they run after have
+// finished; all share one deadline. A check that fails, panics or is still
+// running at the deadline is listed in Incomplete, and Observe returns at
+// the deadline without waiting for it.
+func (e *Engine) Observe(ctx context.Context, msg *Message) *Observation {
+	n := len(e.checks)
+	obs := &Observation{Symbols: e.symbols}
+	if n == 0 {
+		return obs
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+
+	type state struct {
+		signals  []Signal
+		err      error
+		waiting  int // dependencies not yet finished
+		started  bool
+		finished bool
+	}
+	st := make([]state, n)
+	// Buffered for every check, so a check that finishes after Observe has
+	// returned never blocks.
+	out := make(chan checkResult, n)
+	start := func(i int) {
+		st[i].started = true
+		var prior []Signal
+		if len(e.deps[i]) > 0 {
+			for _, d := range e.deps[i] {
+				prior = append(prior, st[d].signals...)
+			}
+		}
+		go e.run(ctx, i, msg, prior, out)
+	}
+	for i := range st {
+		st[i].waiting = len(e.deps[i])
+		if st[i].waiting == 0 {
+			start(i)
+		}
+	}
+	pending := n
+wait:
+	for pending > 0 {
+		select {
+		case r := <-out:
+			st[r.idx].signals, st[r.idx].err, st[r.idx].finished = r.signals, r.err, true
+			pending--
+			for _, u := range e.users[r.idx] {
+				if st[u].waiting--; st[u].waiting == 0 {
+					start(u)
+				}
+			}
+		case <-ctx.Done():
+			// Take what finished at the deadline, start nothing new.
+			for pending > 0 {
+				select {
+				case r := <-out:
+					st[r.idx].signals, st[r.idx].err, st[r.idx].finished = r.signals, r.err, true
+					pending--
+				default:
+					break wait
+				}
+			}
+			break wait
+		}
+	}
+	total := 0
+	for i := range st {
+		total += len(st[i].signals)
+	}
+	obs.Signals = make([]Signal, 0, total)
+	for i := range st {
+		name := e.checks[i].Name()
+		for _, s := range st[i].signals {
+			if s.Check == "" {
+				s.Check = name
+			}
+			obs.Signals = append(obs.Signals, s)
+		}
+		switch {
+		case !st[i].finished:
+			err := ErrDeadline
+			if ctx.Err() == context.Canceled {
+				err = context.Canceled
+			}
+			reason := "did not finish before the deadline"
+			if !st[i].started {
+				reason = "did not start: the checks it runs after did not finish in time"
+			}
+			obs.Incomplete = append(obs.Incomplete, Incomplete{Check: name, Reason: reason, Err: err})
+		case st[i].err != nil:
+			e.log.Warn("check incomplete", "check", name, "err", st[i].err)
+			obs.Incomplete = append(obs.Incomplete, Incomplete{Check: name, Reason: st[i].err.Error(), Err: st[i].err})
+		}
+	}
+	return obs
+}
+
+// Score runs the checks on msg and scores what they found.
+func (e *Engine) Score(ctx context.Context, msg *Message) Verdict {
+	return e.scorer.Score(e.Observe(ctx, msg))
+}
+
+// Learn reports that msg is spam or ham, as a person said. It observes the
+// message first, then hands the label and the signals to every check that is
+// a Learner; the signals' keys tell each what to learn on.
+func (e *Engine) Learn(ctx context.Context, msg *Message, label Label) error {
+	return e.LearnFeedback(ctx, msg, Feedback{Label: label, Source: SourceUser})
+}
+
+// LearnFeedback is Learn with the feedback's source and, if fb.Signals is
+// not nil, signals already observed (so the message is not checked again).
+func (e *Engine) LearnFeedback(ctx context.Context, msg *Message, fb Feedback) error {
+	if fb.Label != Spam && fb.Label != Ham {
+		return fmt.Errorf("mailscore: learn: label must be spam or ham, got %v", fb.Label)
+	}
+	if fb.Signals == nil {
+		fb.Signals = e.Observe(ctx, msg).Signals
+	}
+	var errs []error
+	for _, c := range e.checks {
+		l, ok := c.(Learner)
+		if !ok {
+			continue
+		}
+		if err := e.learn(ctx, l, msg, fb); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// learn calls one learner, turning a panic into an error.
+func (e *Engine) learn(ctx context.Context, l Learner, msg *Message, fb Feedback) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("learner panicked", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", errPanic, r)
+		}
+	}()
+	return l.Learn(ctx, msg, fb)
+}
