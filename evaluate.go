@@ -77,11 +77,11 @@ func (m Metric) MarshalJSON() ([]byte, error) {
 }
 
 // FPR targets Evaluate reports recall at.
-var evalFPRs = [...]float64{0.001, 0.01}
+var evalFPRs = [...]float64{0.001, 0.005, 0.01}
 
 // Evaluate scores every labelled observation with scorer and measures the
 // result: ROC AUC, the confusion matrix at the scorer's own thresholds, spam
-// recall at 0.1% and 1% false positives, and per-symbol hit rates. Messages
+// recall at 0.1%, 0.5% and 1% false positives, and per-symbol hit rates. Messages
 // whose label is neither spam nor ham are skipped.
 func Evaluate(scorer Scorer, data []Labeled) Report {
 	var r Report

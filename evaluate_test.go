@@ -76,7 +76,8 @@ func TestEvaluateTiesAndFPR(t *testing.T) {
 
 	// 1,000 ham scored 0..999; spam at 995.5 and 998.5. At 0.1% one false
 	// positive is allowed, so the threshold is the second highest ham (998)
-	// and only 998.5 is caught; at 1% ten are allowed (threshold 989).
+	// and only 998.5 is caught; at 0.5% five are allowed (threshold 994) and
+	// at 1% ten (threshold 989), and both spam are caught.
 	var data []Labeled
 	for i := range 1000 {
 		data = append(data, labeled(Ham, float64(i)))
@@ -86,8 +87,10 @@ func TestEvaluateTiesAndFPR(t *testing.T) {
 	require.Equal(t, 998.0, float64(r.Recall[0].Threshold))
 	require.InDelta(t, 0.5, float64(r.Recall[0].Recall), 1e-12)
 	require.InDelta(t, 0.001, float64(r.Recall[0].Actual), 1e-12)
-	require.Equal(t, 989.0, float64(r.Recall[1].Threshold))
+	require.Equal(t, 994.0, float64(r.Recall[1].Threshold))
 	require.InDelta(t, 1.0, float64(r.Recall[1].Recall), 1e-12)
+	require.Equal(t, 989.0, float64(r.Recall[2].Threshold))
+	require.InDelta(t, 1.0, float64(r.Recall[2].Recall), 1e-12)
 }
 
 func TestEvaluateEmptyClassIsUndefinedNotZero(t *testing.T) {
