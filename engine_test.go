@@ -127,9 +127,7 @@ func TestEngineCallerCancel(t *testing.T) {
 
 func TestEnginePanicRecovery(t *testing.T) {
 	boom := &funcCheck{name: "boom", fn: func(context.Context, *Message, []Signal) ([]Signal, error) {
-		var m map[string]int
-		m["x"]++ // panics
-		return nil, nil
+		panic(errors.New("check bug"))
 	}}
 	ok := constCheck("ok", Signal{Symbol: "OK", Value: 1, Confidence: 1})
 	e, err := NewEngine(EngineOptions{}, boom, ok)
@@ -137,7 +135,7 @@ func TestEnginePanicRecovery(t *testing.T) {
 	v := e.Score(context.Background(), testMessage(t))
 	require.Len(t, v.Incomplete, 1)
 	require.Equal(t, "boom", v.Incomplete[0].Check)
-	require.Contains(t, v.Incomplete[0].Reason, "panicked")
+	require.Contains(t, v.Incomplete[0].Reason, "panicked: check bug")
 	require.Len(t, v.Factors, 1)
 }
 
