@@ -39,12 +39,13 @@ type Engine struct {
 // Errors from NewEngine.
 var (
 	ErrDuplicateCheck = errors.New("mailscore: two checks have the same name")
-	ErrUnknownCheck   = errors.New("mailscore: a check runs after a check that is not registered")
 	ErrCheckCycle     = errors.New("mailscore: checks depend on each other in a cycle")
 )
 
-// NewEngine returns an engine running checks. It refuses duplicate names,
-// dependencies on unknown checks and dependency cycles.
+// NewEngine returns an engine running checks. It refuses duplicate names and
+// dependency cycles. A check that runs after a check this engine does not
+// have runs without that check's signals (a reputation check without an
+// authentication check, say), and the Logger is told.
 func NewEngine(opts EngineOptions, checks ...Check) (*Engine, error) {
 	e := &Engine{
 		checks:  checks,
@@ -79,7 +80,11 @@ func NewEngine(opts EngineOptions, checks ...Check) (*Engine, error) {
 			for _, name := range d.After() {
 				j, ok := index[name]
 				if !ok {
-					return nil, fmt.Errorf("%w: %q runs after %q", ErrUnknownCheck, c.Name(), name)
+					// Signal packages are usable alone: a check that would
+					// use another's findings runs without them when that
+					// check is not in this engine.
+					e.log.Warn("check runs after a check that is not registered; it runs without those signals", "check", c.Name(), "after", name)
+					continue
 				}
 				e.deps[i] = append(e.deps[i], j)
 				e.users[j] = append(e.users[j], i)

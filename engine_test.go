@@ -176,8 +176,19 @@ func TestNewEngineValidation(t *testing.T) {
 	require.ErrorIs(t, err, ErrCheckCycle)
 	_, err = NewEngine(EngineOptions{}, &funcCheck{name: "x"}, &funcCheck{name: "x"})
 	require.ErrorIs(t, err, ErrDuplicateCheck)
-	_, err = NewEngine(EngineOptions{}, &funcCheck{name: "x", after: []string{"nope"}})
-	require.ErrorIs(t, err, ErrUnknownCheck)
+	// A dependency on a check that is not there is dropped: the check runs
+	// with no prior signals.
+	var prior []Signal
+	ran := false
+	lone := &funcCheck{name: "x", after: []string{"auth"}, fn: func(_ context.Context, _ *Message, p []Signal) ([]Signal, error) {
+		prior, ran = p, true
+		return nil, nil
+	}}
+	e, err := NewEngine(EngineOptions{}, lone)
+	require.NoError(t, err)
+	require.Empty(t, e.Observe(context.Background(), testMessage(t)).Incomplete)
+	require.True(t, ran)
+	require.Nil(t, prior)
 	_, err = NewEngine(EngineOptions{}, nil)
 	require.Error(t, err)
 }
