@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
 // Envelope is the SMTP envelope of a message (RFC 5321): what the client
@@ -32,6 +33,12 @@ type Limits struct {
 	MaxHeaderSize int // header section in bytes; default 256 KiB
 	MaxFields     int // header fields; default 1000
 	MaxLineLength int // any line, header or body, excluding its line break; default 64 KiB
+
+	// MIME decoding limits (see Message.MIME). Hitting one stops decoding
+	// with a defect in MIME.Defects, never an error or a panic.
+	MaxMIMEDepth   int // nesting of multiparts and message/rfc822; default 16
+	MaxParts       int // MIME entities (leaves and containers); default 256
+	MaxDecodedSize int // total bytes of transfer-decoded part bodies; default 64 MiB
 }
 
 // Default limits, applied where a Limits field is zero.
@@ -40,6 +47,10 @@ const (
 	DefaultMaxHeaderSize = 256 << 10
 	DefaultMaxFields     = 1000
 	DefaultMaxLineLength = 64 << 10
+
+	DefaultMaxMIMEDepth   = 16
+	DefaultMaxParts       = 256
+	DefaultMaxDecodedSize = 64 << 20
 )
 
 func limitOr(v, def int) int {
@@ -58,6 +69,10 @@ func (l Limits) resolved() Limits {
 		MaxHeaderSize: limitOr(l.MaxHeaderSize, DefaultMaxHeaderSize),
 		MaxFields:     limitOr(l.MaxFields, DefaultMaxFields),
 		MaxLineLength: limitOr(l.MaxLineLength, DefaultMaxLineLength),
+
+		MaxMIMEDepth:   limitOr(l.MaxMIMEDepth, DefaultMaxMIMEDepth),
+		MaxParts:       limitOr(l.MaxParts, DefaultMaxParts),
+		MaxDecodedSize: limitOr(l.MaxDecodedSize, DefaultMaxDecodedSize),
 	}
 }
 
@@ -211,6 +226,12 @@ type Message struct {
 	defects    []Defect
 	bareLF     bool
 	headerText string // one string copy of the header section; names and values slice it
+
+	// The MIME structure, decoded on first use by MIME() under the limits
+	// the message was created with.
+	limits   Limits
+	mimeOnce sync.Once
+	mime     *MIME
 }
 
 // NewMessage parses raw as an RFC 5322 message. Lines may end in CRLF or bare
@@ -225,7 +246,7 @@ func NewMessage(env Envelope, raw []byte, lim Limits) (*Message, error) {
 	if len(raw) > l.MaxSize {
 		return nil, &LimitError{Kind: ErrMessageTooLarge, Limit: l.MaxSize, Offset: l.MaxSize}
 	}
-	m := &Message{Envelope: env, raw: raw}
+	m := &Message{Envelope: env, raw: raw, limits: l}
 	if err := m.parseHeader(l); err != nil {
 		return nil, err
 	}
