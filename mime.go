@@ -644,7 +644,7 @@ type paramSegment struct {
 	set     bool
 }
 
-// parseParams splits "value; a=b; c*=utf-8”x" into the lower-case value
+// parseParams splits "value; a=b; c*=utf-8'en'x" into the lower-case value
 // before the first ";" and the parameters (RFC 2045 section 5.1, RFC 2231).
 // It is lenient: white space around "=" is allowed, unquoted values may
 // hold tspecials, and a missing ";" between parameters is tolerated with a
