@@ -293,7 +293,7 @@ func (v *Verifier) Evaluate(ctx context.Context, author string, spf SPFOutcome, 
 			}
 			ok, err := w.aligned(d, c.dom, mode)
 			if err != nil || ok {
-				tempErr, tempWhy = errTempIdentifier, fmt.Sprintf("%s for %s, which would align, failed temporarily", c.what, c.dom)
+				tempErr, tempWhy = ErrIdentifierTempError, fmt.Sprintf("%s for %s, which would align, failed temporarily", c.what, c.dom)
 				if err != nil {
 					tempErr = err
 				}
@@ -353,7 +353,9 @@ func (v *Verifier) Evaluate(ctx context.Context, author string, spf SPFOutcome, 
 	return res
 }
 
-var errTempIdentifier = errors.New("an authentication check of an identifier that would align failed temporarily")
+// ErrIdentifierTempError is the error of a TempError result caused by an
+// SPF or DKIM temperror on an identifier that would align.
+var ErrIdentifierTempError = errors.New("an authentication check of an identifier that would align failed temporarily")
 
 func normalizeOrKeep(d string) string {
 	n, err := NormalizeDomain(d)

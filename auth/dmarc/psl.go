@@ -113,7 +113,7 @@ const (
 func LoadPSL(r io.Reader) (*SuffixList, error) {
 	l := &SuffixList{rules: map[string]rule{}}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxPSLLineSize)
+	sc.Buffer(make([]byte, 0, 512), maxPSLLineSize)
 	icann := false
 	line := 0
 	for sc.Scan() {
