@@ -317,7 +317,7 @@ func addrSpecDomain(toks []token) (string, error) {
 // exist in the DNS, which the lookups then report.
 func NormalizeDomain(d string) (string, error) {
 	d = strings.TrimSuffix(d, ".")
-	if d == "" || d[0] == '.' || strings.Contains(d, "..") {
+	if d == "" || d[0] == '.' || d[len(d)-1] == '.' || strings.Contains(d, "..") {
 		return "", fmt.Errorf("%w: %q has an empty label", ErrBadDomain, d)
 	}
 	ascii := true
