@@ -27,9 +27,8 @@ func isLabelSpecial(c byte) bool {
 // letters, digits, hyphens, underscores and dots (nearly all) cost one
 // allocation for the final dot, or none when it is already there.
 func queryName(d string) (string, bool) {
-	if strings.HasSuffix(d, ".") {
-		d = d[:len(d)-1]
-	}
+	abs := d
+	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > maxDomainLen {
 		return "", false
 	}
@@ -52,6 +51,9 @@ func queryName(d string) (string, bool) {
 		}
 	}
 	if plain {
+		if len(abs) > len(d) {
+			return abs, true
+		}
 		return d + ".", true
 	}
 	var b strings.Builder
