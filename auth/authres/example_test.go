@@ -2,6 +2,7 @@ package authres_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/mailscore/mailscore/auth/authres"
 )
@@ -14,7 +15,7 @@ func Example() {
 		authres.IPRev("pass", "192.0.2.25", "mail.example.com"),
 	}}
 	fmt.Println(h.String())
-	fmt.Print(h.Field())
+	fmt.Print(strings.ReplaceAll(h.Field(), "\r\n", "\n")) // the field ends in CRLF
 
 	parsed, err := authres.Parse("mx.example.org; dmarc=fail (p=reject) header.from=example.com policy.dmarc=reject")
 	if err != nil {
