@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -36,6 +37,7 @@ type evaluator struct {
 	helo         string
 
 	lookups, voids int
+	deadline       time.Time // zero: none besides the context's
 
 	stack   [maxDepth]string // domains being evaluated, for loop detection
 	path    [maxDepth]*Term  // terms followed to the latest match
@@ -68,7 +70,7 @@ func (e *evaluator) step(depth int, domain, term, target, note, detail string) {
 
 func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo string, id Identity) Result {
 	e := evaluator{c: c, ctx: ctx, ip: ip.Unmap(), helo: helo}
-	e.trace = make([]Step, 0, 16)
+	e.trace = make([]Step, 0, 12)
 	res := Result{Identity: id, IP: e.ip, HELO: helo}
 
 	// RFC 7208 section 4.3: an empty local-part becomes "postmaster".
@@ -97,9 +99,13 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo s
 		return res
 	}
 	if c.opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		e.ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
+		// No timer and no derived context (they would cost more than
+		// the rest of a cached check): the deadline is checked before
+		// each query, and ctx bounds the query in flight.
+		e.deadline = c.opts.Now().Add(c.opts.Timeout)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(e.deadline) {
+			e.deadline = time.Time{}
+		}
 	}
 	qname, _ := queryName(d)
 	o := e.checkHost(d, qname, 0)
@@ -162,7 +168,7 @@ func (e *evaluator) checkHost(domain, qname string, depth int) outcome {
 // fetch looks up and selects the SPF record of domain (sections 4.4 and
 // 4.5) and parses it. When it reports false, o is the result.
 func (e *evaluator) fetch(domain, qname string, depth int) (rec *Record, o outcome, ok bool) {
-	a, err := e.c.resolver.Lookup(e.ctx, qname, dns.TypeTXT)
+	a, err := e.resolve(qname, dns.TypeTXT)
 	if err != nil {
 		if dnsutil.IsNotFound(err) || errors.Is(err, dnsutil.ErrInvalidName) {
 			e.step(depth, domain, "", "", "no SPF record", "")
@@ -193,12 +199,36 @@ func (e *evaluator) fetch(domain, qname string, depth int) (rec *Record, o outco
 		return nil, outcome{code: None}, false
 	}
 	e.step(depth, domain, "", "", "record", txt)
-	rec = &Record{Text: txt}
-	if err := rec.parse(); err != nil {
+	rec, err = e.c.parse(txt)
+	if err != nil {
 		e.step(depth, domain, "", "", "permerror", err.Error())
 		return nil, outcome{code: PermError, err: err}, false
 	}
 	return rec, outcome{}, true
+}
+
+// Records kept by the parsed-record cache are at most this big.
+const (
+	maxCachedRecordLen   = 2048
+	maxCachedRecordTerms = 64
+)
+
+// parse parses a record, through the Checker's record cache. Parsed
+// records are never modified, so they are shared between checks.
+func (c *Checker) parse(txt string) (*Record, error) {
+	if c.records != nil {
+		if rec, ok := c.records.Get(txt); ok {
+			return rec, nil
+		}
+	}
+	rec, err := Parse(txt)
+	if err != nil {
+		return nil, err
+	}
+	if c.records != nil && len(txt) <= maxCachedRecordLen && len(rec.Terms) <= maxCachedRecordTerms {
+		c.records.Add(txt, rec)
+	}
+	return rec, nil
 }
 
 // joinTXT joins a TXT record's character-strings with nothing between
@@ -245,16 +275,19 @@ func (e *evaluator) target(t *Term, domain, qname string, depth int) (name, q st
 	if t.Domain == "" {
 		return domain, qname, outcome{}, true
 	}
-	name = t.Domain
-	if t.macro {
-		var err error
-		name, err = e.expand(t.Domain, domain, false)
-		if err != nil {
-			e.step(depth, domain, t.Text, "", "permerror", err.Error())
-			return "", "", outcome{code: PermError, err: err}, false
+	if !t.macro {
+		if t.fqdn == "" {
+			e.step(depth, domain, t.Text, t.Domain, "no match", "not a valid domain name")
+			return t.Domain, "", outcome{}, false
 		}
-		name = truncateDomain(name)
+		return t.target, t.fqdn, outcome{}, true
 	}
+	name, err := e.expand(t.Domain, domain, false)
+	if err != nil {
+		e.step(depth, domain, t.Text, "", "permerror", err.Error())
+		return "", "", outcome{code: PermError, err: err}, false
+	}
+	name = truncateDomain(name)
 	q, ok = queryName(name)
 	if !ok {
 		e.step(depth, domain, t.Text, name, "no match", "not a valid domain name")
@@ -266,7 +299,7 @@ func (e *evaluator) target(t *Term, domain, qname string, depth int) (name, q st
 // lookup asks the resolver and sorts the error: found (err nil), void
 // (NXDOMAIN or no records), invalid name, or temporary.
 func (e *evaluator) lookup(q string, qtype uint16) (*dnsutil.Answer, lookupStatus, error) {
-	a, err := e.c.resolver.Lookup(e.ctx, q, qtype)
+	a, err := e.resolve(q, qtype)
 	switch {
 	case err == nil:
 		return a, found, nil
@@ -277,6 +310,17 @@ func (e *evaluator) lookup(q string, qtype uint16) (*dnsutil.Answer, lookupStatu
 	}
 	return nil, temporary, err
 }
+
+// resolve is the one place lookups go through: it enforces the check's
+// time limit (section 4.6.4) before asking the resolver.
+func (e *evaluator) resolve(q string, qtype uint16) (*dnsutil.Answer, error) {
+	if !e.deadline.IsZero() && e.c.opts.Now().After(e.deadline) {
+		return nil, &dnsutil.Error{Name: q, Type: qtype, Kind: dnsutil.ErrTimeout, Err: errCheckTimeout}
+	}
+	return e.c.resolver.Lookup(e.ctx, q, qtype)
+}
+
+var errCheckTimeout = fmt.Errorf("spf: check took longer than its time limit (RFC 7208 section 4.6.4): %w", context.DeadlineExceeded)
 
 type lookupStatus uint8
 
@@ -574,7 +618,7 @@ func (e *evaluator) fetchExplanation(t *Term, domain string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	a, err := e.c.resolver.Lookup(e.ctx, q, dns.TypeTXT)
+	a, err := e.resolve(q, dns.TypeTXT)
 	if err != nil {
 		e.step(0, domain, t.Text, name, "explanation not used", err.Error())
 		return "", false

@@ -213,15 +213,15 @@ func (e *evaluator) validatedName(domain string) string {
 // ptrNames returns the first 10 names the client's address points back
 // to, lower-case, raw, without trailing dots; nil on any error.
 func (e *evaluator) ptrNames() []string {
-	names, err := dnsutil.LookupPTR(e.ctx, e.c.resolver, e.ip)
+	a, err := e.resolve(dnsutil.ReverseName(e.ip), dns.TypePTR)
 	if err != nil {
 		return nil
 	}
-	if len(names) > maxPTRNames {
-		names = names[:maxPTRNames]
-	}
-	for i, n := range names {
-		names[i] = unescape(trimDot(n))
+	var names []string
+	for _, rr := range a.Records {
+		if p, ok := rr.(*dns.PTR); ok && len(names) < maxPTRNames {
+			names = append(names, lower(unescape(trimDot(p.Ptr))))
+		}
 	}
 	return names
 }
@@ -233,7 +233,7 @@ func (e *evaluator) validates(name string) bool {
 	if !ok {
 		return false
 	}
-	a, err := e.c.resolver.Lookup(e.ctx, q, e.addrType())
+	a, err := e.resolve(q, e.addrType())
 	if err != nil {
 		return false
 	}

@@ -93,6 +93,19 @@ type Term struct {
 	Name, Value string
 
 	macro bool // Domain contains macros and must be expanded
+	// Without macros: the lower-case target without a trailing dot and
+	// its query name ("" when it cannot be queried), computed once.
+	target, fqdn string
+}
+
+// setDomain records a validated domain-spec.
+func (t *Term) setDomain(d string) {
+	t.Domain = d
+	t.macro = strings.IndexByte(d, '%') >= 0
+	if !t.macro {
+		t.fqdn, _ = queryName(d)
+		t.target = lower(trimDot(d))
+	}
 }
 
 // Record is a parsed SPF record (RFC 7208 section 4.6).
@@ -288,8 +301,7 @@ func (rec *Record) parseModifier(t *Term, name, value string) error {
 	if err := checkDomainSpec(value); err != "" {
 		return rec.errorf(t.Text, err)
 	}
-	t.Domain = value
-	t.macro = strings.IndexByte(value, '%') >= 0
+	t.setDomain(value)
 	return nil
 }
 
@@ -311,8 +323,7 @@ func (rec *Record) domainArg(t *Term, arg string, must bool) error {
 	if err := checkDomainSpec(arg); err != "" {
 		return rec.errorf(t.Text, err)
 	}
-	t.Domain = arg
-	t.macro = strings.IndexByte(arg, '%') >= 0
+	t.setDomain(arg)
 	return nil
 }
 

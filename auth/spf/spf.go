@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/mailscore/mailscore/dnsutil"
 )
 
@@ -243,14 +245,24 @@ type Options struct {
 	// then the default explanation.
 	NoExplanation bool
 	// Timeout bounds the elapsed time of one check; when it runs out the
-	// result is TempError (section 4.6.4). Zero means DefaultTimeout; a
-	// negative value means only the caller's context bounds the check.
+	// result is TempError (section 4.6.4). It is checked before every DNS
+	// query; a query in flight is bounded by the context and the
+	// resolver's own timeouts (a dnsutil.Client's are 2s per server and
+	// attempt). When the context's deadline comes sooner, it rules. Zero
+	// means DefaultTimeout; a negative value means only the context bounds
+	// the check.
 	Timeout time.Duration
 	// MaxVoidLookups is the void lookup limit (section 4.6.4); zero means
 	// 2, the RFC's recommended default.
 	MaxVoidLookups int
-	// Now is the clock for the %{t} macro; nil means time.Now.
+	// Now is the clock for the %{t} macro and the Timeout; nil means
+	// time.Now.
 	Now func() time.Time
+	// RecordCache is how many parsed records the Checker keeps, keyed by
+	// their text, so a record seen again (from the resolver's cache) is not
+	// parsed again. Zero means 512; negative disables it. Records over 2048
+	// octets or 64 terms are not kept.
+	RecordCache int
 }
 
 // Checker evaluates SPF policies. It is safe for concurrent use and holds
@@ -258,6 +270,7 @@ type Options struct {
 type Checker struct {
 	resolver dnsutil.Resolver
 	opts     Options
+	records  *lru.Cache[string, *Record] // nil when disabled
 }
 
 // New returns a Checker that looks records up through r.
@@ -277,7 +290,14 @@ func New(r dnsutil.Resolver, opts Options) *Checker {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Checker{resolver: r, opts: opts}
+	c := &Checker{resolver: r, opts: opts}
+	if opts.RecordCache == 0 {
+		opts.RecordCache = 512
+	}
+	if opts.RecordCache > 0 {
+		c.records, _ = lru.New[string, *Record](opts.RecordCache) // fails only for size <= 0
+	}
+	return c
 }
 
 // Check is the shortest use: it checks the MAIL FROM identity with default
