@@ -1,10 +1,23 @@
 package dkim
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"hash"
 	"io"
+	"slices"
+	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/net/idna"
 
 	"github.com/mailscore/mailscore"
 	"github.com/mailscore/mailscore/dnsutil"
@@ -88,7 +101,14 @@ type Options struct {
 // safe for concurrent use; create one and share it, so its key cache is
 // shared too.
 type Verifier struct {
-	opts Options
+	opts    Options
+	now     func() time.Time
+	skew    time.Duration
+	minRSA  int
+	maxSigs int
+	singles []string
+	keys    *keyCache
+	scratch sync.Pool // *scratch
 }
 
 // NewVerifier returns a Verifier. It fails when opts.Resolver is nil or an
@@ -97,7 +117,542 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	if opts.Resolver == nil {
 		return nil, errors.New("dkim: Options.Resolver is required")
 	}
-	return &Verifier{opts: opts}, nil
+	v := &Verifier{opts: opts, now: opts.Now, skew: opts.ClockSkew, minRSA: opts.MinRSABits, maxSigs: opts.MaxSignatures}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	switch {
+	case v.skew == 0:
+		v.skew = DefaultClockSkew
+	case v.skew < 0:
+		v.skew = 0
+	}
+	if v.minRSA > MaxRSABits {
+		return nil, fmt.Errorf("dkim: MinRSABits %d exceeds the largest key accepted (%d)", v.minRSA, MaxRSABits)
+	}
+	v.minRSA = max(v.minRSA, MinRSABits)
+	if v.maxSigs <= 0 {
+		v.maxSigs = DefaultMaxSignatures
+	}
+	singles := opts.SingletonHeaders
+	if singles == nil {
+		singles = defaultSingletonHeaders
+	}
+	v.singles = []string{"From"}
+	for _, n := range singles {
+		if !isFieldName(n) {
+			return nil, fmt.Errorf("dkim: SingletonHeaders: bad field name %q", n)
+		}
+		if !slices.ContainsFunc(v.singles, func(s string) bool { return strings.EqualFold(s, n) }) {
+			v.singles = append(v.singles, n)
+		}
+	}
+	var err error
+	if v.keys, err = newKeyCache(opts.KeyCacheSize); err != nil {
+		return nil, err
+	}
+	v.scratch.New = func() any { return &scratch{} }
+	return v, nil
+}
+
+// scratch is the working memory of one verification, pooled.
+type scratch struct {
+	h    hash.Hash
+	hb   hashBuf
+	bc   bodyCanon
+	sum  [sha256.Size]byte
+	used [8]uint64 // fields already selected for the header hash
+	sigs [DefaultMaxSignatures]sigState
+}
+
+// sigState is one signature under verification.
+type sigState struct {
+	res    *Result
+	field  int // index of its header field
+	sig    signature
+	key    *publicKey
+	live   bool // still being checked
+	body   int  // its body hash job
+	b      []byte
+	bh     []byte
+	bBuf   [MaxRSABits / 8]byte
+	bhBuf  [64]byte
+	policy bool // passed with a key shorter than MinRSABits
+}
+
+// bodyJob computes one body hash: one canonicalization and l= limit.
+type bodyJob struct {
+	relaxed bool
+	limit   int64
+	bc      *bodyCanon
+	hb      *hashBuf
+	sum     [sha256.Size]byte
+}
+
+// verification is the state of verifying one message.
+type verification struct {
+	v       *Verifier
+	sc      *scratch
+	fields  []mailscore.Field
+	results []Result
+	sigs    []sigState
+	jobs    []bodyJob
+}
+
+func (st *verification) fail(s *sigState, status Status, err error) {
+	s.live = false
+	s.res.Status, s.res.Err = status, err
+}
+
+// start parses the signatures of a header and fetches their keys. It
+// returns nil for a message without signatures.
+func (v *Verifier) start(ctx context.Context, fields []mailscore.Field) *verification {
+	n := 0
+	for i := range fields {
+		if isSignatureField(fields[i].Name) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	sc := v.scratch.Get().(*scratch)
+	st := &verification{v: v, sc: sc, fields: fields, results: make([]Result, n)}
+	live := min(n, v.maxSigs)
+	if live <= len(sc.sigs) {
+		st.sigs = sc.sigs[:live]
+	} else {
+		st.sigs = make([]sigState, live)
+	}
+	now := v.now()
+	k := 0
+	for i := range fields {
+		if !isSignatureField(fields[i].Name) {
+			continue
+		}
+		r := &st.results[k]
+		r.Index = i
+		if k >= live {
+			// Beyond the cap: report what it claims, verify nothing.
+			var sig signature
+			_ = parseSignature(fields[i].RawValue(), &sig, r, now, v.skew)
+			r.Status, r.Err = StatusNeutral, errorf(ErrTooManySignatures, "signature %d of %d, at most %d are verified", k+1, n, v.maxSigs)
+			k++
+			continue
+		}
+		s := &st.sigs[k]
+		*s = sigState{res: r, field: i, live: true}
+		if err := parseSignature(fields[i].RawValue(), &s.sig, r, now, v.skew); err != nil {
+			st.fail(s, StatusPermError, err)
+		} else if err := s.decode(); err != nil {
+			st.fail(s, StatusPermError, err)
+		}
+		k++
+	}
+	st.fetchKeys(ctx)
+	return st
+}
+
+func isSignatureField(name string) bool {
+	return len(name) == len("DKIM-Signature") && strings.EqualFold(name, "DKIM-Signature")
+}
+
+// decode decodes b= and bh=.
+func (s *sigState) decode() error {
+	var err error
+	if s.b, err = decodeBase64(s.bBuf[:], s.sig.b); err != nil || len(s.b) == 0 {
+		if err == nil {
+			return newError(ErrSyntax, "b=: empty signature")
+		}
+		return errorf(ErrSyntax, "b=: %v", err)
+	}
+	if s.bh, err = decodeBase64(s.bhBuf[:], s.sig.bh); err != nil {
+		return errorf(ErrSyntax, "bh=: %v", err)
+	}
+	return nil
+}
+
+// fetchKeys looks up the keys of the live signatures, in parallel when
+// there are several, and checks them against their signatures.
+func (st *verification) fetchKeys(ctx context.Context) {
+	var todo []*sigState
+	var one *sigState
+	for i := range st.sigs {
+		if s := &st.sigs[i]; s.live {
+			if one == nil {
+				one = s
+			} else {
+				todo = append(todo, s)
+			}
+		}
+	}
+	if one == nil {
+		return
+	}
+	if len(todo) == 0 {
+		st.fetchKey(ctx, one)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, s := range todo {
+		wg.Go(func() { st.fetchKey(ctx, s) })
+	}
+	st.fetchKey(ctx, one)
+	wg.Wait()
+}
+
+// fetchKey obtains and checks the key of one signature (RFC 6376 section
+// 6.1.2).
+func (st *verification) fetchKey(ctx context.Context, s *sigState) {
+	v := st.v
+	key, err := v.lookupKey(ctx, s.sig.selector, s.sig.domain)
+	if err != nil {
+		if errors.Is(err, ErrKeyUnavailable) {
+			st.fail(s, StatusTempError, err)
+		} else {
+			st.fail(s, StatusPermError, err)
+		}
+		return
+	}
+	if key.err != nil {
+		st.fail(s, StatusPermError, key.err)
+		return
+	}
+	r := s.res
+	r.KeyBits, r.Testing = key.bits, key.testing
+	switch {
+	case s.sig.alg == algRSASHA256 && key.typ != keyRSA,
+		s.sig.alg == algEd25519SHA256 && key.typ != keyEd25519:
+		st.fail(s, StatusPermError, errorf(ErrKeyUnsuitable, "%s signature, %s key", r.Algorithm, key.typ))
+	case !key.sha256:
+		st.fail(s, StatusPermError, newError(ErrKeyUnsuitable, "key h= does not allow sha256"))
+	case !key.email:
+		st.fail(s, StatusPermError, newError(ErrKeyUnsuitable, "key s= does not allow email"))
+	case key.strict && r.Identity != "" && !strings.EqualFold(r.Identity[strings.LastIndexByte(r.Identity, '@')+1:], s.sig.domain):
+		st.fail(s, StatusPermError, errorf(ErrIdentityMismatch, "key has t=s and i=%s is not in d=%s exactly", r.Identity, s.sig.domain))
+	case key.typ == keyRSA && key.bits < MinRSABits:
+		st.fail(s, StatusPermError, errorf(ErrKeyTooShort, "%d-bit RSA key, RFC 8301 requires at least %d", key.bits, MinRSABits))
+	default:
+		s.key = key
+		s.policy = key.typ == keyRSA && key.bits < v.minRSA
+	}
+}
+
+func (t keyType) String() string {
+	switch t {
+	case keyRSA:
+		return "rsa"
+	case keyEd25519:
+		return "ed25519"
+	}
+	return "unknown"
+}
+
+// lookupKey fetches and parses the key record at selector._domainkey.domain
+// (RFC 6376 section 3.6.2). Errors match ErrKeyNotFound or
+// ErrKeyUnavailable (and the dnsutil error); a record that does not parse
+// is returned with its err set.
+func (v *Verifier) lookupKey(ctx context.Context, selector, domain string) (*publicKey, error) {
+	name, err := keyName(selector, domain)
+	if err != nil {
+		return nil, errorf(ErrKeyNotFound, "%v", err)
+	}
+	txts, err := dnsutil.LookupTXT(ctx, v.opts.Resolver, name)
+	if err != nil {
+		if dnsutil.IsTemporary(err) {
+			return nil, errorf(ErrKeyUnavailable, "%w", err)
+		}
+		return nil, errorf(ErrKeyNotFound, "%w", err)
+	}
+	if len(txts) == 0 {
+		return nil, errorf(ErrKeyNotFound, "no TXT record at %s", name)
+	}
+	// Several records: use the first that is a usable key (RFC 6376
+	// section 6.1.2 leaves the choice to the verifier).
+	var first *publicKey
+	for _, t := range txts[:min(len(txts), 8)] {
+		k := v.keys.get(t)
+		if k.err == nil {
+			return k, nil
+		}
+		if first == nil {
+			first = k
+		}
+	}
+	return first, nil
+}
+
+// keyName returns the absolute, lower-case DNS name of a key:
+// selector._domainkey.domain. (RFC 6376 section 3.6.2.1), with U-labels
+// converted to A-labels (RFC 8616 section 4).
+func keyName(selector, domain string) (string, error) {
+	if !isASCII(selector) || !isASCII(domain) {
+		var err error
+		if selector, err = idna.Lookup.ToASCII(selector); err != nil {
+			return "", fmt.Errorf("s=%s: %v", selector, err)
+		}
+		if domain, err = idna.Lookup.ToASCII(domain); err != nil {
+			return "", fmt.Errorf("d=%s: %v", domain, err)
+		}
+	}
+	const infix = "._domainkey."
+	n := len(selector) + len(infix) + len(domain) + 1
+	if n > 254 {
+		return "", fmt.Errorf("key name %s%s%s is too long", selector, infix, domain)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := 0; i < len(selector); i++ {
+		b.WriteByte(lower(selector[i]))
+	}
+	b.WriteString(infix)
+	for i := 0; i < len(domain); i++ {
+		b.WriteByte(lower(domain[i]))
+	}
+	b.WriteByte('.')
+	return b.String(), nil
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// plan sets up the body hashes the live signatures need, one per distinct
+// canonicalization and l=.
+func (st *verification) plan() {
+	for i := range st.sigs {
+		s := &st.sigs[i]
+		if !s.live {
+			continue
+		}
+		limit := int64(-1)
+		if s.sig.hasL {
+			limit = s.sig.l
+		}
+		j := slices.IndexFunc(st.jobs, func(b bodyJob) bool { return b.relaxed == s.sig.relaxedBody && b.limit == limit })
+		if j < 0 {
+			j = len(st.jobs)
+			var job bodyJob
+			job.relaxed, job.limit = s.sig.relaxedBody, limit
+			if j == 0 {
+				if st.sc.h == nil {
+					st.sc.h = sha256.New()
+				}
+				st.sc.h.Reset()
+				st.sc.hb.h, st.sc.hb.n = st.sc.h, 0
+				job.hb, job.bc = &st.sc.hb, &st.sc.bc
+			} else {
+				job.hb, job.bc = &hashBuf{h: sha256.New()}, &bodyCanon{}
+			}
+			job.bc.reset(job.hb, job.relaxed, limit)
+			if st.jobs == nil {
+				st.jobs = make([]bodyJob, 0, 2)
+			}
+			st.jobs = append(st.jobs, job)
+		}
+		s.body = j
+	}
+}
+
+// Write feeds body octets to every body hash.
+func (st *verification) Write(p []byte) (int, error) {
+	for i := range st.jobs {
+		st.jobs[i].bc.Write(p)
+	}
+	return len(p), nil
+}
+
+// check finishes the body hashes and checks every live signature (RFC 6376
+// section 6.1.3), then releases the scratch memory.
+func (st *verification) check(ctx context.Context) []Result {
+	for i := range st.jobs {
+		j := &st.jobs[i]
+		j.bc.finish()
+		j.hb.h.Sum(j.sum[:0])
+	}
+	sc := st.sc
+	for i := range st.sigs {
+		s := &st.sigs[i]
+		if !s.live {
+			continue
+		}
+		job := &st.jobs[s.body]
+		r := s.res
+		if s.sig.hasL {
+			r.BodyLength.Canonical = job.bc.total
+			if job.bc.total < s.sig.l {
+				st.fail(s, StatusFail, errorf(ErrBodyHashMismatch, "canonical body of %d octets is shorter than l=%d", job.bc.total, s.sig.l))
+				continue
+			}
+		}
+		if !bytes.Equal(job.sum[:], s.bh) {
+			st.fail(s, StatusFail, newError(ErrBodyHashMismatch, ""))
+			continue
+		}
+		// Header hash, reusing the first body hash's state (its sum is
+		// taken).
+		sc.h.Reset()
+		sc.hb.h, sc.hb.n = sc.h, 0
+		st.hashHeader(s, &sc.hb)
+		sc.hb.flush()
+		digest := sc.h.Sum(sc.sum[:0])
+		var ok bool
+		switch s.key.typ {
+		case keyRSA:
+			ok = rsa.VerifyPKCS1v15(s.key.rsa, crypto.SHA256, digest, s.b) == nil
+		case keyEd25519:
+			ok = ed25519.Verify(s.key.ed, digest, s.b)
+		}
+		if !ok {
+			st.fail(s, StatusFail, newError(ErrSignatureMismatch, ""))
+			continue
+		}
+		if name, bad := st.v.undersigned(st.fields, s.sig.h); bad {
+			st.fail(s, StatusFail, errorf(ErrHeaderNotSigned, "%d %s fields, h= signs %d", countFields(st.fields, name), name, countNames(s.sig.h, name)))
+			continue
+		}
+		if s.policy {
+			st.fail(s, StatusPolicy, errorf(ErrKeyTooShort, "%d-bit RSA key, local policy requires %d", s.key.bits, st.v.minRSA))
+			continue
+		}
+		r.Status = StatusPass
+		s.live = false
+	}
+	st.release()
+	return st.results
+}
+
+// release returns the scratch memory to the pool.
+func (st *verification) release() {
+	if st.sc == nil {
+		return
+	}
+	for i := range st.sc.sigs {
+		st.sc.sigs[i].res, st.sc.sigs[i].key = nil, nil
+	}
+	st.sc.hb.h = nil
+	st.sc.bc = bodyCanon{}
+	st.v.scratch.Put(st.sc)
+	st.sc = nil
+}
+
+// hashHeader hashes the header fields h= names, then the signature field
+// itself with b= empty and no final line break (RFC 6376 section 3.7).
+func (st *verification) hashHeader(s *sigState, w *hashBuf) {
+	fields := st.fields
+	relaxed := s.sig.relaxedHeader
+	hashSignedFields(w, fields, s.sig.h, relaxed, s.field, st.sc.used[:])
+	f := &fields[s.field]
+	off := bytes.IndexByte(f.Raw, ':') + 1
+	head, tail := f.Raw[:off+s.sig.bStart], f.Raw[off+s.sig.bEnd:]
+	if relaxed {
+		writeRelaxedName(w, f.Name)
+		rv := relaxedValue{w: w}
+		rv.write(head[off:])
+		rv.write(tail)
+	} else {
+		writeSimpleHeader(w, head, false)
+		writeSimpleHeader(w, tail, false)
+	}
+}
+
+// hashSignedFields hashes the header fields h names, each instance taken
+// from the bottom up (RFC 6376 section 5.4.2); a name with no instance left
+// contributes nothing (section 5.4). The field at index self (the signature
+// being verified; -1 for none) is never selected. used is scratch space.
+func hashSignedFields(w *hashBuf, fields []mailscore.Field, h string, relaxed bool, self int, used []uint64) {
+	if n := (len(fields) + 63) / 64; n > len(used) {
+		used = make([]uint64, n)
+	} else {
+		used = used[:n]
+		clear(used)
+	}
+	if self >= 0 {
+		used[self/64] |= 1 << (self % 64)
+	}
+	for len(h) > 0 {
+		var name string
+		if j := strings.IndexByte(h, ':'); j >= 0 {
+			name, h = h[:j], h[j+1:]
+		} else {
+			name, h = h, ""
+		}
+		name = strings.TrimFunc(name, isFWS)
+		for j := len(fields) - 1; j >= 0; j-- {
+			if used[j/64]&(1<<(j%64)) != 0 {
+				continue
+			}
+			f := &fields[j]
+			if len(f.Name) != len(name) || !strings.EqualFold(f.Name, name) {
+				continue
+			}
+			used[j/64] |= 1 << (j % 64)
+			if relaxed {
+				writeRelaxedHeader(w, f.Name, f.Raw[bytes.IndexByte(f.Raw, ':')+1:], true)
+			} else {
+				writeSimpleHeader(w, f.Raw, true)
+			}
+			break
+		}
+	}
+}
+
+// undersigned reports the first of the singleton header fields that h=
+// signs but fewer times than the message has it.
+func (v *Verifier) undersigned(fields []mailscore.Field, h string) (string, bool) {
+	for _, name := range v.singles {
+		signed := countNames(h, name)
+		if signed > 0 && countFields(fields, name) > signed {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+func countNames(h, name string) int {
+	n := 0
+	for e := range strings.SplitSeq(h, ":") {
+		if strings.EqualFold(strings.TrimFunc(e, isFWS), name) {
+			n++
+		}
+	}
+	return n
+}
+
+func countFields(fields []mailscore.Field, name string) int {
+	n := 0
+	for i := range fields {
+		if len(fields[i].Name) == len(name) && strings.EqualFold(fields[i].Name, name) {
+			n++
+		}
+	}
+	return n
+}
+
+// VerifyMessage verifies every DKIM-Signature of a parsed message, in header
+// order, one Result each; none when the message is unsigned.
+func (v *Verifier) VerifyMessage(ctx context.Context, msg *mailscore.Message) []Result {
+	st := v.start(ctx, msg.Header.Fields())
+	if st == nil {
+		return nil
+	}
+	st.plan()
+	if len(st.jobs) > 0 {
+		st.Write(msg.Body())
+	}
+	return st.check(ctx)
 }
 
 // Verify reads a message (RFC 5322, CRLF or bare LF line endings) and
@@ -106,13 +661,89 @@ func NewVerifier(opts Options) (*Verifier, error) {
 // the message could not be read or exceeds Options.Limits; a message without
 // signatures gives no results and no error (RFC 8601 "none").
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
-	return nil, errors.New("dkim: not implemented yet")
+	maxSize := limitOr(v.opts.Limits.MaxSize, mailscore.DefaultMaxSize)
+	maxHeader := limitOr(v.opts.Limits.MaxHeaderSize, mailscore.DefaultMaxHeaderSize)
+	br := bufio.NewReaderSize(r, 32<<10)
+	hdr, err := readHeader(br, maxHeader)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := mailscore.NewMessage(mailscore.Envelope{}, hdr, v.opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	st := v.start(ctx, msg.Header.Fields())
+	if st == nil {
+		return nil, nil
+	}
+	st.plan()
+	if len(st.jobs) > 0 {
+		body := &limitWriter{w: st, n: int64(len(hdr)), max: int64(maxSize)}
+		_, _ = body.Write(msg.Body()) // body octets read with the header, if any
+		if _, err := br.WriteTo(body); err != nil {
+			st.release()
+			if body.err != nil {
+				return nil, body.err
+			}
+			return nil, fmt.Errorf("dkim: reading message: %w", err)
+		}
+	}
+	return st.check(ctx), nil
 }
 
-// VerifyMessage verifies every DKIM-Signature of a parsed message, in header
-// order, one Result each; none when the message is unsigned.
-func (v *Verifier) VerifyMessage(ctx context.Context, msg *mailscore.Message) []Result {
-	return nil
+// limitWriter passes writes on until max octets in all have been seen.
+type limitWriter struct {
+	w      io.Writer
+	n, max int64
+	err    error
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.n += int64(len(p)); l.n > l.max {
+		l.err = &mailscore.LimitError{Kind: mailscore.ErrMessageTooLarge, Limit: int(l.max), Offset: int(l.max)}
+		return 0, l.err
+	}
+	return l.w.Write(p)
+}
+
+func limitOr(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return int(^uint(0) >> 1)
+	}
+	return v
+}
+
+// readHeader reads the header section and the blank line after it (or
+// everything, if there is none), refusing more than max octets.
+func readHeader(br *bufio.Reader, max int) ([]byte, error) {
+	var hdr []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(hdr)+len(line) > max {
+			return nil, &mailscore.LimitError{Kind: mailscore.ErrHeaderTooLarge, Limit: max, Offset: max}
+		}
+		if hdr == nil {
+			hdr = make([]byte, 0, 4096)
+		}
+		hdr = append(hdr, line...)
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			return hdr, nil
+		case err != nil:
+			return nil, fmt.Errorf("dkim: reading message: %w", err)
+		}
+		if n := len(line); n == 1 || n == 2 && line[0] == '\r' {
+			// A blank line, unless it is the tail of a long line.
+			if n == len(hdr) || hdr[len(hdr)-n-1] == '\n' {
+				return hdr, nil
+			}
+		}
+	}
 }
 
 // Verify is the shortest use: it verifies the message read from r with a
