@@ -1,0 +1,953 @@
+package content
+
+import (
+	"bytes"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Limits of the HTML walk, so hostile markup costs bounded work.
+const (
+	maxHTMLStack     = 256     // open elements tracked
+	maxHTMLTokens    = 200_000 // tokens read from one document
+	maxVisibleText   = 1 << 20 // visible text kept for the classifier
+	maxAnchorText    = 256     // anchor text kept to compare with its href
+	maxHTMLLinks     = 512     // link hosts kept
+	maxHTMLTags      = 64      // distinct tag names kept
+	maxMismatchNotes = 3
+)
+
+// htmlStats is what one or more HTML parts showed.
+type htmlStats struct {
+	docs           int
+	visibleChars   int // non-space characters a reader sees
+	hiddenChars    int // non-space characters hidden by style or colour
+	hiddenSample   string
+	hiddenHow      string // how the largest hidden run was hidden
+	images         int
+	remoteImages   int
+	inlineImages   int
+	imageArea      int // declared width x height, summed
+	trackingPixels int
+	forms          int
+	passwordFields int
+	scripts        int // script elements, event handlers, javascript: URLs, embedded objects
+	externalCSS    int
+	mismatches     int
+	mismatchNotes  []string // "text shows paypal.com, link goes to evil.example"
+	linkHosts      []string // hosts of http(s) links and images
+	tags           []string // distinct tag names, for the classifier
+	truncated      bool     // a limit stopped the walk
+}
+
+// rgb is a colour; -1 means unknown.
+type rgb int32
+
+const noColor rgb = -1
+
+type elem struct {
+	a      atom.Atom
+	hidden bool
+	how    string
+	fg, bg rgb
+}
+
+// htmlWalker analyses one document with the tokenizer of
+// golang.org/x/net/html (no tree is built, to stay fast). Nesting is
+// tracked on a bounded stack of open elements.
+type htmlWalker struct {
+	st     *htmlStats
+	text   *[]byte // visible text is appended here, words separated by spaces
+	stack  []elem
+	anchor []byte // visible text inside the current <a>
+	inA    bool
+	href   []byte
+	skip   int // depth inside head, title, script, style, template...
+	hidRun int
+	hidHow string
+	hidBuf []byte
+}
+
+var voidElements = map[atom.Atom]bool{
+	atom.Area: true, atom.Base: true, atom.Br: true, atom.Col: true, atom.Embed: true,
+	atom.Hr: true, atom.Img: true, atom.Input: true, atom.Link: true, atom.Meta: true,
+	atom.Param: true, atom.Source: true, atom.Track: true, atom.Wbr: true,
+}
+
+// analyzeHTML walks src, adding what it finds to st and the visible text to
+// text.
+func analyzeHTML(src string, st *htmlStats, text *[]byte) {
+	st.docs++
+	w := htmlWalker{st: st, text: text}
+	// The text colour is unknown until markup sets it (style sheets may set
+	// it where this walk cannot see); the background is white by default.
+	w.stack = append(make([]elem, 0, 32), elem{fg: noColor, bg: 0xffffff})
+	z := html.NewTokenizer(strings.NewReader(src))
+	for n := 0; ; n++ {
+		if n >= maxHTMLTokens {
+			st.truncated = true
+			break
+		}
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			w.endHidden()
+			return
+		case html.TextToken:
+			w.textToken(z.Text())
+		case html.StartTagToken, html.SelfClosingTagToken:
+			w.startTag(z, tt == html.SelfClosingTagToken)
+		case html.EndTagToken:
+			var nb [24]byte
+			name, _ := tagName(z.Raw(), &nb)
+			w.endTag(atom.Lookup(name))
+		}
+	}
+	w.endHidden()
+}
+
+func (w *htmlWalker) top() *elem { return &w.stack[len(w.stack)-1] }
+
+// attrs holds the attributes the analysis looks at. The byte slices alias
+// the tokenizer's buffer and are valid until its next call.
+type attrs struct {
+	style, color, bgcolor, text, width, height, src, href, typ, rel []byte
+	hidden, handler                                                 bool
+}
+
+// tagName returns the lower-case name of the raw tag ("<P class=x>" or
+// "</p>") in buf, and the index where its attributes start.
+func tagName(raw []byte, buf *[24]byte) (name []byte, rest int) {
+	i := 1
+	if i < len(raw) && raw[i] == '/' {
+		i++
+	}
+	j := i
+	for j < len(raw) && !isHTMLSpace(raw[j]) && raw[j] != '/' && raw[j] != '>' {
+		j++
+	}
+	n := raw[i:j]
+	if len(n) > len(buf) {
+		return bytes.ToLower(n), j
+	}
+	for k, c := range n {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[k] = c
+	}
+	return buf[:len(n)], j
+}
+
+func isHTMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+// readAttrs reads the attributes of a raw start tag (the tokenizer has
+// already found the tag; reading them from Raw avoids the copies that
+// Tokenizer.TagAttr makes). Values holding character references are
+// unescaped.
+func readAttrs(raw []byte, i int) attrs {
+	var a attrs
+	for i < len(raw) {
+		for i < len(raw) && (isHTMLSpace(raw[i]) || raw[i] == '/') {
+			i++
+		}
+		if i >= len(raw) || raw[i] == '>' {
+			break
+		}
+		ks := i
+		for i < len(raw) && !isHTMLSpace(raw[i]) && raw[i] != '=' && raw[i] != '>' && !(raw[i] == '/' && i > ks) {
+			i++
+		}
+		if i == ks { // a stray character: skip it
+			i++
+			continue
+		}
+		key := raw[ks:i]
+		for i < len(raw) && isHTMLSpace(raw[i]) {
+			i++
+		}
+		var val []byte
+		if i < len(raw) && raw[i] == '=' {
+			i++
+			for i < len(raw) && isHTMLSpace(raw[i]) {
+				i++
+			}
+			if i < len(raw) && (raw[i] == '"' || raw[i] == '\'') {
+				q := raw[i]
+				i++
+				vs := i
+				for i < len(raw) && raw[i] != q {
+					i++
+				}
+				val = raw[vs:i]
+				if i < len(raw) {
+					i++
+				}
+			} else {
+				vs := i
+				for i < len(raw) && !isHTMLSpace(raw[i]) && raw[i] != '>' {
+					i++
+				}
+				val = raw[vs:i]
+			}
+		}
+		if bytes.IndexByte(val, '&') >= 0 {
+			val = []byte(html.UnescapeString(string(val)))
+		}
+		a.set(key, val)
+	}
+	return a
+}
+
+func (a *attrs) set(key, val []byte) {
+	if len(key) > 12 {
+		if len(key) > 2 && key[0]|0x20 == 'o' && key[1]|0x20 == 'n' {
+			a.handler = true
+		}
+		return
+	}
+	var lk [12]byte
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lk[i] = c
+	}
+	switch string(lk[:len(key)]) {
+	case "style":
+		a.style = val
+	case "color":
+		a.color = val
+	case "bgcolor":
+		a.bgcolor = val
+	case "text":
+		a.text = val
+	case "width":
+		a.width = val
+	case "height":
+		a.height = val
+	case "src":
+		a.src = val
+	case "href":
+		a.href = val
+	case "type":
+		a.typ = val
+	case "rel":
+		a.rel = val
+	case "hidden":
+		a.hidden = true
+	default:
+		if len(key) > 2 && lk[0] == 'o' && lk[1] == 'n' {
+			a.handler = true
+		}
+	}
+}
+
+func (w *htmlWalker) noteTag(name []byte) {
+	if len(w.st.tags) >= maxHTMLTags || len(name) == 0 {
+		return
+	}
+	for _, t := range w.st.tags {
+		if t == string(name) {
+			return
+		}
+	}
+	w.st.tags = append(w.st.tags, string(name))
+}
+
+func (w *htmlWalker) startTag(z *html.Tokenizer, selfClosing bool) {
+	raw := z.Raw()
+	var nb [24]byte
+	name, rest := tagName(raw, &nb)
+	a := atom.Lookup(name)
+	w.noteTag(name)
+	at := readAttrs(raw, rest)
+	parent := w.top()
+	e := elem{a: a, hidden: parent.hidden, how: parent.how, fg: parent.fg, bg: parent.bg}
+	if c := parseColorBytes(at.bgcolor); c != noColor {
+		e.bg = c
+	}
+	if c := parseColorBytes(at.color); c != noColor && a == atom.Font {
+		e.fg = c
+	}
+	if a == atom.Body {
+		if c := parseColorBytes(at.text); c != noColor {
+			e.fg = c
+		}
+	}
+	if at.hidden && !e.hidden {
+		e.hidden, e.how = true, "the hidden attribute"
+	}
+	st := parseStyle(at.style)
+	if st.fg != noColor {
+		e.fg = st.fg
+	}
+	if st.bg != noColor {
+		e.bg = st.bg
+	}
+	if !e.hidden && st.hidden != "" {
+		e.hidden, e.how = true, st.hidden
+	}
+	if at.handler {
+		w.st.scripts++
+	}
+	if hasPrefixFoldBytes(bytes.TrimSpace(at.href), "javascript:") {
+		w.st.scripts++
+	}
+
+	switch a {
+	case atom.Script, atom.Iframe, atom.Object, atom.Embed, atom.Applet, atom.Frame:
+		w.st.scripts++
+	case atom.Form:
+		w.st.forms++
+	case atom.Input:
+		if bytes.EqualFold(at.typ, []byte("password")) {
+			w.st.passwordFields++
+		}
+	case atom.Link:
+		if containsFold(at.rel, "stylesheet") && isRemoteBytes(bytes.TrimSpace(at.href)) {
+			w.st.externalCSS++
+		}
+	case atom.Img:
+		w.image(at, e.hidden || st.hidden != "")
+	case atom.A:
+		w.endAnchor()
+		w.inA = true
+		w.href = w.href[:0]
+		if isRemoteBytes(bytes.TrimSpace(at.href)) {
+			w.href = append(w.href, at.href...)
+			w.addHostBytes(at.href)
+		}
+		w.anchor = w.anchor[:0]
+	}
+
+	if selfClosing || voidElements[a] {
+		return
+	}
+	switch a {
+	case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript, atom.Textarea, atom.Select, atom.Object:
+		w.skip++
+	}
+	if len(w.stack) < maxHTMLStack {
+		w.stack = append(w.stack, e)
+	} else {
+		w.st.truncated = true
+	}
+}
+
+func (w *htmlWalker) endTag(a atom.Atom) {
+	if a == atom.A {
+		w.endAnchor()
+	}
+	// Pop to the matching open element, if it is open.
+	for i := len(w.stack) - 1; i > 0; i-- {
+		if w.stack[i].a == a {
+			for j := len(w.stack) - 1; j >= i; j-- {
+				switch w.stack[j].a {
+				case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript, atom.Textarea, atom.Select, atom.Object:
+					if w.skip > 0 {
+						w.skip--
+					}
+				}
+			}
+			w.stack = w.stack[:i]
+			return
+		}
+	}
+}
+
+func (w *htmlWalker) image(at attrs, hidden bool) {
+	w.st.images++
+	src := bytes.TrimSpace(at.src)
+	remote := isRemoteBytes(src)
+	switch {
+	case remote:
+		w.st.remoteImages++
+		w.addHostBytes(src)
+	case hasPrefixFoldBytes(src, "cid:"), hasPrefixFoldBytes(src, "data:"):
+		w.st.inlineImages++
+	}
+	wd, ht := parseSize(at.width), parseSize(at.height)
+	if sw, sh := styleSize(at.style); sw >= 0 || sh >= 0 {
+		if sw >= 0 {
+			wd = sw
+		}
+		if sh >= 0 {
+			ht = sh
+		}
+	}
+	if wd > 0 && ht > 0 {
+		w.st.imageArea += min(wd*ht, 1<<24)
+	}
+	if remote && (hidden || (wd >= 0 && wd <= 2 && ht >= 0 && ht <= 2)) {
+		w.st.trackingPixels++
+	}
+}
+
+func (w *htmlWalker) textToken(t []byte) {
+	if w.skip > 0 {
+		if w.top().a == atom.Style && bytes.Contains(t, []byte("@import")) {
+			w.st.externalCSS++
+		}
+		return
+	}
+	n := countVisible(t)
+	if n == 0 {
+		return
+	}
+	e := w.top()
+	// Colour is checked here, not inherited as hidden: a nested element
+	// may set a background that makes the text readable again.
+	hidden, how := e.hidden, e.how
+	if !hidden && e.fg != noColor && sameColor(e.fg, e.bg) {
+		hidden, how = true, "text coloured like its background"
+	}
+	if hidden {
+		w.st.hiddenChars += n
+		if w.hidRun == 0 {
+			w.hidHow = how
+			w.hidBuf = w.hidBuf[:0]
+		}
+		w.hidRun += n
+		if len(w.hidBuf) < 120 {
+			w.hidBuf = appendCollapsed(w.hidBuf, t, 120)
+		}
+		return
+	}
+	w.endHidden()
+	w.st.visibleChars += n
+	if len(*w.text) < maxVisibleText {
+		*w.text = appendCollapsed(*w.text, t, maxVisibleText)
+	}
+	if w.inA && len(w.anchor) < maxAnchorText {
+		w.anchor = appendCollapsed(w.anchor, t, maxAnchorText)
+	}
+}
+
+// endHidden closes a run of hidden text, keeping a sample of the largest.
+func (w *htmlWalker) endHidden() {
+	if w.hidRun == 0 {
+		return
+	}
+	if w.st.hiddenSample == "" || w.hidRun > 40 {
+		w.st.hiddenSample = strings.TrimSpace(string(w.hidBuf))
+		w.st.hiddenHow = w.hidHow
+	}
+	w.hidRun = 0
+}
+
+// endAnchor compares the text of a closed link with its target: text
+// that shows a domain must lead to that domain.
+func (w *htmlWalker) endAnchor() {
+	if !w.inA {
+		return
+	}
+	w.inA = false
+	if len(w.href) == 0 || bytes.IndexByte(w.anchor, '.') < 0 {
+		return
+	}
+	shown := domainShown(w.anchor)
+	if shown == "" {
+		return
+	}
+	target := hostOf(string(w.href))
+	if target == "" {
+		return
+	}
+	if registered(shown) == registered(target) {
+		return
+	}
+	w.st.mismatches++
+	if len(w.st.mismatchNotes) < maxMismatchNotes {
+		w.st.mismatchNotes = append(w.st.mismatchNotes, "text shows "+shown+" but the link goes to "+target)
+	}
+}
+
+// addHostBytes records the host of an http(s) URL once.
+func (w *htmlWalker) addHostBytes(u []byte) {
+	if len(w.st.linkHosts) >= maxHTMLLinks {
+		return
+	}
+	hb := hostBytes(u)
+	if len(hb) == 0 || len(hb) > 253 {
+		return
+	}
+	for _, x := range w.st.linkHosts {
+		if x == string(hb) {
+			return
+		}
+	}
+	w.st.linkHosts = append(w.st.linkHosts, strings.ToLower(string(hb)))
+}
+
+// hostBytes returns the host part of an http(s) or scheme-relative URL
+// (case preserved, userinfo and port dropped), nil otherwise.
+func hostBytes(u []byte) []byte {
+	u = bytes.TrimSpace(u)
+	switch {
+	case hasPrefixFoldBytes(u, "http://"):
+		u = u[7:]
+	case hasPrefixFoldBytes(u, "https://"):
+		u = u[8:]
+	case bytes.HasPrefix(u, []byte("//")):
+		u = u[2:]
+	default:
+		return nil
+	}
+	for len(u) > 0 && (u[0] == '/' || u[0] == '\\') {
+		u = u[1:]
+	}
+	if i := bytes.IndexAny(u, "/?#\\"); i >= 0 {
+		u = u[:i]
+	}
+	if i := bytes.LastIndexByte(u, '@'); i >= 0 {
+		u = u[i+1:]
+	}
+	if i := bytes.LastIndexByte(u, ':'); i >= 0 && bytes.IndexByte(u, ']') < 0 {
+		u = u[:i]
+	}
+	for len(u) > 0 && u[len(u)-1] == '.' {
+		u = u[:len(u)-1]
+	}
+	return u
+}
+
+func hasPrefixFoldBytes(b []byte, p string) bool {
+	if len(b) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(b []byte, p string) bool {
+	for i := 0; i+len(p) <= len(b); i++ {
+		if hasPrefixFoldBytes(b[i:], p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isRemoteBytes(u []byte) bool {
+	return hasPrefixFoldBytes(u, "http://") || hasPrefixFoldBytes(u, "https://") || bytes.HasPrefix(u, []byte("//"))
+}
+
+// countVisible counts the characters of t that are not white space.
+func countVisible(t []byte) int {
+	n := 0
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c < utf8.RuneSelf {
+			if c > ' ' {
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(t[i:])
+		if !unicode.IsSpace(r) && r != '\u00a0' && !isInvisible(r) {
+			n++
+		}
+		i += size
+	}
+	return n
+}
+
+// appendCollapsed appends t to dst with runs of white space collapsed to one
+// space, up to max bytes.
+func appendCollapsed(dst, t []byte, max int) []byte {
+	space := len(dst) > 0 && dst[len(dst)-1] != ' '
+	for i := 0; i < len(t) && len(dst) < max; i++ {
+		c := t[i]
+		if c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' {
+			space = true
+			continue
+		}
+		if space && len(dst) > 0 {
+			dst = append(dst, ' ')
+		}
+		space = false
+		dst = append(dst, c)
+	}
+	if len(dst) > 0 && dst[len(dst)-1] != ' ' {
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+// styleInfo is what an inline style attribute says.
+type styleInfo struct {
+	hidden string // how it hides the element, "" if it does not
+	fg, bg rgb
+}
+
+// parseStyle reads the declarations of an inline style that hide text or
+// set its colours.
+func parseStyle(b []byte) styleInfo {
+	si := styleInfo{fg: noColor, bg: noColor}
+	zeroHeight, overflowHidden := false, false
+	for len(b) > 0 {
+		var decl []byte
+		if i := bytes.IndexByte(b, ';'); i >= 0 {
+			decl, b = b[:i], b[i+1:]
+		} else {
+			decl, b = b, nil
+		}
+		colon := bytes.IndexByte(decl, ':')
+		if colon < 0 {
+			continue
+		}
+		prop := bytes.TrimSpace(decl[:colon])
+		val := bytes.TrimSpace(decl[colon+1:])
+		if i := bytes.IndexByte(val, '!'); i >= 0 { // !important
+			val = bytes.TrimSpace(val[:i])
+		}
+		var lp [24]byte
+		if len(prop) > len(lp) {
+			continue
+		}
+		for i, c := range prop {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lp[i] = c
+		}
+		switch string(lp[:len(prop)]) {
+		case "display":
+			if bytes.EqualFold(val, []byte("none")) {
+				si.hidden = "display:none"
+			}
+		case "visibility":
+			if bytes.EqualFold(val, []byte("hidden")) || bytes.EqualFold(val, []byte("collapse")) {
+				si.hidden = "visibility:hidden"
+			}
+		case "font-size":
+			if px, ok := cssLength(val); ok && px < 3 {
+				si.hidden = "a font size of " + strings.ToLower(string(val))
+			}
+		case "opacity":
+			if f, ok := parseDecimal(val); ok && f < 0.1 {
+				si.hidden = "opacity:" + string(val)
+			}
+		case "color":
+			si.fg = parseColorBytes(val)
+		case "background-color":
+			si.bg = parseColorBytes(val)
+		case "background":
+			// The colour is any one word of the shorthand.
+			for _, f := range bytes.Fields(val) {
+				if c := parseColorBytes(f); c != noColor {
+					si.bg = c
+					break
+				}
+			}
+		case "height", "max-height", "width", "max-width":
+			if px, ok := cssLength(val); ok && px == 0 {
+				zeroHeight = true
+			}
+		case "overflow":
+			overflowHidden = bytes.EqualFold(val, []byte("hidden"))
+		}
+	}
+	if si.hidden == "" && zeroHeight && overflowHidden {
+		si.hidden = "zero size with overflow:hidden"
+	}
+	return si
+}
+
+// parseDecimal parses a plain non-negative decimal number ("12", "0.5",
+// ".5") without allocating.
+func parseDecimal(b []byte) (float64, bool) {
+	v, div, seen, dot := 0.0, 1.0, false, false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			seen = true
+			if dot {
+				div *= 10
+				v += float64(c-'0') / div
+			} else {
+				v = v*10 + float64(c-'0')
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+		if v > 1e9 {
+			return 0, false
+		}
+	}
+	return v, seen
+}
+
+// cssLength converts a CSS length to pixels (pt and px; em and % relative
+// to 16px); ok is false for anything else.
+func cssLength(v []byte) (float64, bool) {
+	i := len(v)
+	for i > 0 && (v[i-1]|0x20 >= 'a' && v[i-1]|0x20 <= 'z' || v[i-1] == '%') {
+		i--
+	}
+	f, ok := parseDecimal(bytes.TrimSpace(v[:i]))
+	if !ok {
+		return 0, false
+	}
+	var unit [4]byte
+	u := v[i:]
+	if len(u) > len(unit) {
+		return 0, false
+	}
+	for k, c := range u {
+		unit[k] = c | 0x20
+	}
+	switch string(unit[:len(u)]) {
+	case "px", "":
+		return f, true
+	case "pt":
+		return f * 4 / 3, true
+	case "em", "rem":
+		return f * 16, true
+	case "%":
+		return f * 16 / 100, true
+	}
+	return 0, false
+}
+
+// styleSize returns the width and height a style gives in px (-1 if none).
+func styleSize(b []byte) (w, h int) {
+	w, h = -1, -1
+	for len(b) > 0 {
+		var decl []byte
+		if i := bytes.IndexByte(b, ';'); i >= 0 {
+			decl, b = b[:i], b[i+1:]
+		} else {
+			decl, b = b, nil
+		}
+		colon := bytes.IndexByte(decl, ':')
+		if colon < 0 {
+			continue
+		}
+		prop := bytes.TrimSpace(decl[:colon])
+		isW, isH := bytes.EqualFold(prop, []byte("width")), bytes.EqualFold(prop, []byte("height"))
+		if !isW && !isH {
+			continue
+		}
+		if px, ok := cssLength(bytes.TrimSpace(decl[colon+1:])); ok {
+			if isW {
+				w = int(min(px, 1<<14))
+			} else {
+				h = int(min(px, 1<<14))
+			}
+		}
+	}
+	return
+}
+
+// parseSize reads a width or height attribute; -1 if absent or not a
+// number of pixels.
+func parseSize(v []byte) int {
+	v = bytes.TrimSpace(v)
+	v = bytes.TrimSuffix(v, []byte("px"))
+	if len(v) == 0 || len(v) > 6 {
+		return -1
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return min(n, 1<<14)
+}
+
+var namedColors = map[string]rgb{
+	"white": 0xffffff, "black": 0x000000, "red": 0xff0000, "green": 0x008000, "blue": 0x0000ff,
+	"yellow": 0xffff00, "gray": 0x808080, "grey": 0x808080, "silver": 0xc0c0c0, "navy": 0x000080,
+	"maroon": 0x800000, "purple": 0x800080, "fuchsia": 0xff00ff, "lime": 0x00ff00, "olive": 0x808000,
+	"teal": 0x008080, "aqua": 0x00ffff, "orange": 0xffa500, "snow": 0xfffafa, "ivory": 0xfffff0,
+	"whitesmoke": 0xf5f5f5, "ghostwhite": 0xf8f8ff, "mintcream": 0xf5fffa, "azure": 0xf0ffff,
+}
+
+func parseColorBytes(b []byte) rgb {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || len(b) > 32 {
+		return noColor
+	}
+	var lb [32]byte
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lb[i] = c
+	}
+	return parseColor(string(lb[:len(b)]))
+}
+
+// parseColor reads a lower-case HTML or CSS colour: #rgb, #rrggbb, rrggbb
+// without the hash (old HTML), rgb(r, g, b) and the common names.
+func parseColor(v string) rgb {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return noColor
+	}
+	if c, ok := namedColors[v]; ok {
+		return c
+	}
+	if strings.HasPrefix(v, "rgb(") && strings.HasSuffix(v, ")") {
+		var c rgb
+		n := 0
+		for part := range strings.SplitSeq(v[4:len(v)-1], ",") {
+			x, ok := parseDecimal([]byte(strings.TrimSpace(part)))
+			if !ok || x > 255 || n == 3 {
+				return noColor
+			}
+			c = c<<8 | rgb(x)
+			n++
+		}
+		if n != 3 {
+			return noColor
+		}
+		return c
+	}
+	v = strings.TrimPrefix(v, "#")
+	if len(v) != 3 && len(v) != 6 {
+		return noColor
+	}
+	var n rgb
+	for i := 0; i < len(v); i++ {
+		d, ok := hexDigit(v[i])
+		if !ok {
+			return noColor
+		}
+		n = n<<4 | rgb(d)
+	}
+	if len(v) == 3 {
+		r, g, b := n>>8&0xf, n>>4&0xf, n&0xf
+		return r*0x11<<16 | g*0x11<<8 | b*0x11
+	}
+	return n
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// sameColor reports whether two colours are too close to tell apart.
+func sameColor(a, b rgb) bool {
+	d := func(s int) int32 {
+		x := int32(a>>s&0xff) - int32(b>>s&0xff)
+		if x < 0 {
+			return -x
+		}
+		return x
+	}
+	return d(16)+d(8)+d(0) <= 30
+}
+
+func hasPrefixFold(s, p string) bool {
+	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+}
+
+// hostOf returns the lower-case host of an http(s) URL, "" otherwise. A
+// userinfo part ("http://bank.example@evil.example/") is dropped: the host
+// is what the browser visits.
+func hostOf(u string) string {
+	u = strings.TrimSpace(u)
+	switch {
+	case hasPrefixFold(u, "http://"):
+		u = u[7:]
+	case hasPrefixFold(u, "https://"):
+		u = u[8:]
+	case strings.HasPrefix(u, "//"):
+		u = u[2:]
+	default:
+		return ""
+	}
+	u = strings.TrimLeft(u, "/\\")
+	if i := strings.IndexAny(u, "/?#\\"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.LastIndexByte(u, '@'); i >= 0 {
+		u = u[i+1:]
+	}
+	if i := strings.LastIndexByte(u, ':'); i >= 0 && !strings.Contains(u, "]") {
+		u = u[:i]
+	}
+	u = strings.TrimSuffix(strings.ToLower(u), ".")
+	if u == "" || len(u) > 253 {
+		return ""
+	}
+	return u
+}
+
+// domainShown returns the domain that link text shows, if it shows one: a
+// URL, or a single word that is a host name under a real public suffix.
+func domainShown(text []byte) string {
+	t := strings.TrimSpace(string(text))
+	if t == "" || len(t) > 200 {
+		return ""
+	}
+	if h := hostOf(t); h != "" {
+		return plausibleHost(h)
+	}
+	if strings.ContainsAny(t, " \t") {
+		return ""
+	}
+	t = strings.TrimRight(t, ".,;:!?)")
+	t = strings.TrimLeft(t, "(<")
+	t = strings.TrimSuffix(t, ">")
+	if i := strings.IndexAny(t, "/?#"); i >= 0 {
+		t = t[:i]
+	}
+	if strings.Contains(t, "@") { // an address, not a link target
+		return ""
+	}
+	return plausibleHost(strings.ToLower(t))
+}
+
+// plausibleHost returns h if it looks like a host name under an ICANN
+// public suffix (so "file.txt" and "Mr.Smith" are not domains).
+func plausibleHost(h string) string {
+	if strings.Count(h, ".") < 1 || len(h) > 253 {
+		return ""
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return ""
+		}
+	}
+	if _, icann := publicsuffix.PublicSuffix(h); !icann {
+		return ""
+	}
+	return h
+}
+
+// registered returns the registrable domain (eTLD+1) of host, or host.
+func registered(host string) string {
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
+	}
+	return host
+}

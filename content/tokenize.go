@@ -1,0 +1,574 @@
+package content
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mailscore/mailscore"
+)
+
+// token is one classifier feature: a namespace ("subject:"), a kind
+// ("url:", "skip:"), a word (a substring of the message, in its original
+// case) and a suffix. Its hash is FNV-1a 64 over namespace + kind +
+// lower-case word + suffix; the store only ever sees the hash. Names are
+// small indexes into fixed tables and the word is an offset into one of
+// the tokenizer's source strings, so a token holds no pointer (appending
+// and clearing them costs no write barriers).
+type token struct {
+	h             uint64
+	off           uint32 // the word is src[off:off+n] of the tokenizer's sources
+	n             uint16
+	src           uint16
+	ns, kind, sfx uint8
+}
+
+// Namespaces.
+const (
+	nsBody uint8 = iota
+	nsSubject
+	nsFromName
+)
+
+var nsNames = [...]string{"", "subject:", "from:name:"}
+
+// Kinds.
+const (
+	kWord uint8 = iota
+	kSkip
+	kEmailName
+	kEmailAddr
+	kProto
+	kURL
+	kCtype
+	kCharset
+	kEncoding
+	kAttachment
+	kTag
+	kHTML
+	kFrom
+	kFromDom
+	kReplyToDom
+	kReplyTo
+	kTo
+	kMailer
+	kMsgIDDom
+	kMsgID
+	kHeader
+	kPrecedence
+	kSubject
+)
+
+var kindNames = [...]string{
+	"", "skip:", "email name:", "email addr:", "proto:", "url:", "ctype:", "charset:", "encoding:",
+	"attachment:", "tag:", "html:", "from:", "from:dom:", "reply-to:dom:", "reply-to:", "to:", "mailer:",
+	"msgid:dom:", "msgid:", "header:", "precedence:", "subject:",
+}
+
+// Suffixes: length buckets for skipped long words, then markers.
+const (
+	sNone uint8 = iota
+	sLen10
+	sLen20
+	sLen30
+	sLen40
+	sLen50
+	sLen60
+	sLen70
+	sLen80
+	sLen90
+	sLen100
+	sAbsent
+	sNoAddress
+	sNoName
+	sDiffers
+	sOne
+	sFew
+	sMany
+	sUndisclosed
+	sNoDomain
+	sHiddenText
+	sLinkMismatch
+	sImages
+)
+
+var sfxNames = [...]string{
+	"", " 10", " 20", " 30", " 40", " 50", " 60", " 70", " 80", " 90", " 100+",
+	"(none)", "(no address)", "(no name)", "(differs from from)", "(one)", "(few)", "(many)",
+	"(undisclosed)", "(no domain)", "(hidden text)", "(link mismatch)", "(images)",
+}
+
+// tokenString renders a token for people: namespace, kind, lower-case
+// word, suffix.
+func (tk *tokenizer) tokenString(t token) string {
+	w := ""
+	if int(t.src) < len(tk.srcs) {
+		src := tk.srcs[t.src]
+		if end := int(t.off) + int(t.n); end <= len(src) {
+			w = src[t.off:end]
+		}
+	}
+	return nsNames[t.ns] + kindNames[t.kind] + strings.ToLower(w) + sfxNames[t.sfx]
+}
+
+// lengthBucket is the suffix for a skipped word of n characters.
+func lengthBucket(n int) uint8 {
+	b := n/10 - 1
+	if b < 0 {
+		b = 0
+	}
+	if b > int(sLen100-sLen10) {
+		b = int(sLen100 - sLen10)
+	}
+	return sLen10 + uint8(b)
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+// fnvLower hashes s folded to lower case (ASCII fast, Unicode otherwise).
+func fnvLower(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return fnvString(h, strings.ToLower(s[i:]))
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+// Tokenizer limits.
+const (
+	maxTokensPerMessage = 30000
+	maxTokenText        = 512 << 10 // body text tokenized per message
+	minWord             = 3
+	maxWord             = 12
+)
+
+// tokenizer turns a message into features, in the spirit of SpamBayes'
+// tokenizer: white-space separated words of 3 to 12 characters, a
+// length-bucket stand-in for longer ones, character bigrams for scripts
+// written without spaces, URL hosts and their registrable domains, a few
+// header clues and the MIME and HTML structure.
+type tokenizer struct {
+	toks      []token
+	srcs      []string // the strings tokens point into
+	full      bool
+	bodyBytes int // body bytes tokenized
+}
+
+// source registers a string tokens will point into.
+func (tk *tokenizer) source(s string) (int, bool) {
+	if len(tk.srcs) >= 1<<16-1 || len(s) >= 1<<32-1 {
+		tk.full = true
+		return 0, false
+	}
+	tk.srcs = append(tk.srcs, s)
+	return len(tk.srcs) - 1, true
+}
+
+// add adds the token whose word is srcs[src][off:off+len(w)] (w is that
+// substring).
+func (tk *tokenizer) add(ns, kind uint8, src, off int, w string, sfx uint8) {
+	if len(tk.toks) >= maxTokensPerMessage {
+		tk.full = true
+		return
+	}
+	h := uint64(fnvOffset)
+	if ns != nsBody {
+		h = fnvString(h, nsNames[ns])
+	}
+	if kind != kWord {
+		h = fnvString(h, kindNames[kind])
+	}
+	h = fnvLower(h, w)
+	if sfx != sNone {
+		h = fnvString(h, sfxNames[sfx])
+	}
+	tk.toks = append(tk.toks, token{h: h, off: uint32(off), n: uint16(min(len(w), 1<<16-1)), src: uint16(src), ns: ns, kind: kind, sfx: sfx})
+}
+
+// addStr adds a token for a string that is not part of a registered text.
+func (tk *tokenizer) addStr(ns, kind uint8, w string, sfx uint8) {
+	if tk.full {
+		return
+	}
+	if src, ok := tk.source(w); ok {
+		tk.add(ns, kind, src, 0, w, sfx)
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v'
+}
+
+// text tokenizes running text under a namespace.
+func (tk *tokenizer) text(ns uint8, s string) {
+	if ns == nsBody {
+		if tk.bodyBytes >= maxTokenText {
+			return
+		}
+		if rem := maxTokenText - tk.bodyBytes; len(s) > rem {
+			s = s[:rem]
+		}
+		tk.bodyBytes += len(s)
+	}
+	src, ok := tk.source(s)
+	if !ok {
+		return
+	}
+	for i := 0; i < len(s) && !tk.full; {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			tk.word(ns, src, i, s[i:j])
+		}
+		i = j
+	}
+}
+
+var wrapLead, wrapTrail = punctTable("\"'([{<*`,.;:"), punctTable("\"')]}>*`,.;:?")
+
+func punctTable(chars string) (t [256]bool) {
+	for i := 0; i < len(chars); i++ {
+		t[chars[i]] = true
+	}
+	return t
+}
+
+// trimPunct strips punctuation that only wraps a word: quotes, brackets,
+// trailing full stops and commas. Inner punctuation ("don't", "$19.99",
+// "v1agra") is kept; so are a leading "$" and trailing "!" runs, which are
+// themselves telling. It returns the bounds of what remains.
+func trimPunct(w string) (start, end int) {
+	start, end = 0, len(w)
+	for start < end && wrapLead[w[start]] {
+		start++
+	}
+	for end > start && wrapTrail[w[end-1]] {
+		end--
+	}
+	return start, end
+}
+
+// word tokenizes one white-space separated word found at src[off:].
+func (tk *tokenizer) word(ns uint8, src, off int, w string) {
+	if hasURLPrefix(w) {
+		tk.url(w)
+		return
+	}
+	a, b := trimPunct(w)
+	w, off = w[a:b], off+a
+	if len(w) < minWord {
+		return
+	}
+	ascii := true
+	for i := 0; i < len(w); i++ {
+		if w[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		tk.unicodeWord(ns, src, off, w)
+		return
+	}
+	if len(w) <= maxWord {
+		tk.add(ns, kWord, src, off, w, sNone)
+		return
+	}
+	if at := strings.IndexByte(w, '@'); at > 0 && at < len(w)-1 {
+		// An address: its domain and user name are clues.
+		tk.add(ns, kEmailName, src, off, w[:at], sNone)
+		d := w[at+1:]
+		a, b := trimPunct(d)
+		tk.add(ns, kEmailAddr, src, off+at+1+a, d[a:b], sNone)
+		return
+	}
+	tk.add(ns, kSkip, src, off, w[:1], lengthBucket(len(w)))
+}
+
+func hasURLPrefix(w string) bool {
+	if len(w) < 8 {
+		return false
+	}
+	for len(w) > 0 && strings.IndexByte("\"'(<[", w[0]) >= 0 {
+		w = w[1:]
+	}
+	if len(w) == 0 || (w[0]|0x20 != 'h' && w[0]|0x20 != 'w') {
+		return false
+	}
+	return hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://") || hasPrefixFold(w, "www.")
+}
+
+// url adds the host and registrable domain of a URL found in text.
+func (tk *tokenizer) url(w string) {
+	for len(w) > 0 && strings.IndexByte("\"'(<[", w[0]) >= 0 {
+		w = w[1:]
+	}
+	proto := "http"
+	if hasPrefixFold(w, "https://") {
+		proto = "https"
+	} else if hasPrefixFold(w, "www.") {
+		w = "http://" + w
+		proto = "www"
+	}
+	tk.addStr(nsBody, kProto, proto, sNone)
+	if h := hostOf(strings.TrimRight(w, "\"')]>.,;:!?")); h != "" {
+		tk.host(h)
+	}
+}
+
+// host adds a URL host: the host itself, its registrable domain, and for a
+// numeric host a marker instead.
+func (tk *tokenizer) host(h string) {
+	if isNumericHost(h) {
+		tk.addStr(nsBody, kURL, "numeric-ip", sNone)
+		return
+	}
+	tk.addStr(nsBody, kURL, h, sNone)
+	if r := registered(h); r != h {
+		tk.addStr(nsBody, kURL, r, sNone)
+	}
+}
+
+func isNumericHost(h string) bool {
+	if strings.HasPrefix(h, "[") {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; (c < '0' || c > '9') && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func isCJK(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul, unicode.Thai)
+}
+
+// unicodeWord handles a word with non-ASCII characters: runs of scripts
+// written without spaces become character bigrams, the rest words.
+func (tk *tokenizer) unicodeWord(ns uint8, src, off int, w string) {
+	start, runStart := 0, -1
+	prevRune := -1 // byte offset of the previous CJK rune in the run
+	flush := func(end int) {
+		a, b := trimPunct(w[start:end])
+		seg := w[start+a : start+b]
+		if n := utf8.RuneCountInString(seg); n >= minWord {
+			if n <= maxWord {
+				tk.add(ns, kWord, src, off+start+a, seg, sNone)
+			} else {
+				_, size := utf8.DecodeRuneInString(seg)
+				tk.add(ns, kSkip, src, off+start+a, seg[:size], lengthBucket(n))
+			}
+		}
+	}
+	for i := 0; i < len(w); {
+		r, size := utf8.DecodeRuneInString(w[i:])
+		if isCJK(r) {
+			if runStart < 0 {
+				flush(i)
+				runStart = i
+			} else {
+				tk.add(ns, kWord, src, off+prevRune, w[prevRune:i+size], sNone)
+			}
+			prevRune = i
+		} else if runStart >= 0 {
+			if prevRune == runStart { // a lone character
+				tk.add(ns, kWord, src, off+runStart, w[runStart:i], sNone)
+			}
+			runStart = -1
+			start = i
+		}
+		i += size
+	}
+	if runStart >= 0 {
+		if prevRune == runStart {
+			tk.add(ns, kWord, src, off+runStart, w[runStart:], sNone)
+		}
+		return
+	}
+	flush(len(w))
+}
+
+// headerTokens adds the clues of selected header fields.
+func (tk *tokenizer) headers(msg *mailscore.Message, subject string) {
+	h := &msg.Header
+	tk.text(nsSubject, subject)
+	if subject == "" {
+		tk.addStr(nsBody, kSubject, "", sAbsent)
+	}
+
+	from := h.Get("From")
+	name, addr := splitAddress(from)
+	if dn, err := mailscore.DecodeHeaderValue(name); err == nil {
+		name = dn
+	}
+	fromDom := domainOf(addr)
+	switch {
+	case from == "":
+		tk.addStr(nsBody, kFrom, "", sAbsent)
+	case fromDom == "":
+		tk.addStr(nsBody, kFrom, "", sNoAddress)
+	default:
+		tk.addStr(nsBody, kFromDom, fromDom, sNone)
+	}
+	if strings.TrimSpace(name) == "" {
+		tk.addStr(nsBody, kFrom, "", sNoName)
+	} else {
+		tk.text(nsFromName, name)
+	}
+	if rt := h.Get("Reply-To"); rt != "" {
+		_, ra := splitAddress(rt)
+		rd := domainOf(ra)
+		tk.addStr(nsBody, kReplyToDom, rd, sNone)
+		if rd != fromDom {
+			tk.addStr(nsBody, kReplyTo, "", sDiffers)
+		}
+	}
+	rcpts := strings.Count(h.Get("To"), "@") + strings.Count(h.Get("Cc"), "@")
+	switch {
+	case !h.Has("To"):
+		tk.addStr(nsBody, kTo, "", sAbsent)
+	case rcpts <= 1:
+		tk.addStr(nsBody, kTo, "", sOne)
+	case rcpts <= 5:
+		tk.addStr(nsBody, kTo, "", sFew)
+	default:
+		tk.addStr(nsBody, kTo, "", sMany)
+	}
+	if strings.Contains(strings.ToLower(h.Get("To")), "undisclosed") {
+		tk.addStr(nsBody, kTo, "", sUndisclosed)
+	}
+	mailer := h.Get("X-Mailer")
+	if mailer == "" {
+		mailer = h.Get("User-Agent")
+	}
+	if mailer == "" {
+		tk.addStr(nsBody, kMailer, "", sAbsent)
+	} else {
+		tk.addStr(nsBody, kMailer, firstWord(mailer), sNone)
+	}
+	if id := h.Get("Message-ID"); id != "" {
+		if at := strings.LastIndexByte(id, '@'); at >= 0 {
+			tk.addStr(nsBody, kMsgIDDom, strings.TrimRight(id[at+1:], "> \t"), sNone)
+		} else {
+			tk.addStr(nsBody, kMsgID, "", sNoDomain)
+		}
+	} else {
+		tk.addStr(nsBody, kMsgID, "", sAbsent)
+	}
+	for _, f := range presenceFields {
+		if h.Has(f) {
+			tk.addStr(nsBody, kHeader, f, sNone)
+		}
+	}
+	if p := h.Get("Precedence"); p != "" {
+		tk.addStr(nsBody, kPrecedence, firstWord(p), sNone)
+	}
+}
+
+// presenceFields are header fields whose mere presence is telling: replies,
+// mailing lists, organisations.
+var presenceFields = [...]string{
+	"In-Reply-To", "References", "List-Id", "List-Unsubscribe", "List-Post", "Organization",
+	"MIME-Version", "Mail-Followup-To", "X-Priority", "X-MSMail-Priority", "Importance",
+}
+
+// splitAddress splits a From-style value into display name and address.
+func splitAddress(v string) (name, addr string) {
+	v = strings.TrimSpace(v)
+	if lt := strings.LastIndexByte(v, '<'); lt >= 0 {
+		gt := strings.IndexByte(v[lt:], '>')
+		if gt < 0 {
+			gt = len(v) - lt
+		}
+		return strings.Trim(strings.TrimSpace(v[:lt]), "\""), strings.TrimSpace(v[lt+1 : lt+gt])
+	}
+	if p := strings.IndexByte(v, '('); p > 0 { // addr (Name)
+		return strings.Trim(v[p:], "() "), strings.TrimSpace(v[:p])
+	}
+	return "", v
+}
+
+func domainOf(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || at == len(addr)-1 {
+		return ""
+	}
+	return strings.ToLower(strings.Trim(addr[at+1:], " >\t"))
+}
+
+// firstWord returns the leading run of letters, lower-cased.
+func firstWord(s string) string {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && (s[i]|0x20 >= 'a' && s[i]|0x20 <= 'z' || s[i] == '-') {
+		i++
+	}
+	return strings.ToLower(s[:i])
+}
+
+// tokenSet deduplicates tokens by hash with an open-addressing table that
+// is reused between messages.
+type tokenSet struct {
+	slots []int32 // index+1 into uniq; 0 is empty
+	uniq  []token
+}
+
+func (s *tokenSet) reset(n int) {
+	size := 64
+	for size < 2*n {
+		size <<= 1
+	}
+	if cap(s.slots) >= size {
+		s.slots = s.slots[:size]
+		clear(s.slots)
+	} else {
+		s.slots = make([]int32, size)
+	}
+	s.uniq = s.uniq[:0]
+}
+
+func (s *tokenSet) dedupe(toks []token) []token {
+	s.reset(len(toks))
+	mask := uint64(len(s.slots) - 1)
+	for _, t := range toks {
+		i := (t.h ^ t.h>>29) & mask
+		for {
+			k := s.slots[i]
+			if k == 0 {
+				s.uniq = append(s.uniq, t)
+				s.slots[i] = int32(len(s.uniq))
+				break
+			}
+			if s.uniq[k-1].h == t.h {
+				break
+			}
+			i = (i + 1) & mask
+		}
+	}
+	return s.uniq
+}
