@@ -2,6 +2,7 @@ package mailscore
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -125,4 +126,21 @@ func FuzzDecodeHeaderValue(f *testing.F) {
 			t.Fatalf("output %d bytes from %d", len(got), len(s))
 		}
 	})
+}
+
+func BenchmarkDecodeHeaderValue(b *testing.B) {
+	for _, in := range []string{
+		"Re: a plain ASCII subject line without encoded words",
+		"=?UTF-8?Q?Caf=C3=A9_au_lait?= =?UTF-8?B?" + b64(" et croissants") + "?=",
+		"=?ISO-2022-JP?B?" + b64("\x1b$B$3$s$K$A$O\x1b(B") + "?=",
+	} {
+		b.Run(fmt.Sprintf("%.12s", in), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeHeaderValue(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
