@@ -26,6 +26,7 @@ type publicKey struct {
 	ed      ed25519.PublicKey
 	bits    int
 	sha256  bool // h= allows sha256 (or h= absent)
+	sha1    bool // h= allows sha1 (or h= absent); legacy mode only
 	email   bool // s= allows email (or s= absent)
 	testing bool // t=y
 	strict  bool // t=s
@@ -88,13 +89,13 @@ func (k *publicKey) parse(rec string) error {
 			// Unknown flags are ignored.
 		}
 	}
-	k.sha256 = true
+	k.sha256, k.sha1 = true, true
 	if hasH {
-		k.sha256 = false
+		k.sha256, k.sha1 = false, false
 		for a := range strings.SplitSeq(h, ":") {
-			if strings.EqualFold(strings.TrimFunc(a, isFWS), "sha256") {
-				k.sha256 = true
-			}
+			a = strings.TrimFunc(a, isFWS)
+			k.sha256 = k.sha256 || strings.EqualFold(a, "sha256")
+			k.sha1 = k.sha1 || strings.EqualFold(a, "sha1")
 		}
 	}
 	k.email = true

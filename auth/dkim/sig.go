@@ -14,7 +14,7 @@ const (
 	algUnknown algorithm = iota
 	algRSASHA256
 	algEd25519SHA256
-	algRSASHA1 // known only to be refused (RFC 8301)
+	algRSASHA1 // refused (RFC 8301), except by the tests' legacy mode
 )
 
 // Canonicalization values for Result.Canonicalization.
@@ -45,7 +45,10 @@ type signature struct {
 // filling r with what it finds as it goes, so that even a signature that
 // fails to parse reports its domain and selector when it has them. now is
 // the verification time; skew the allowed clock difference.
-func parseSignature(value string, sig *signature, r *Result, now time.Time, skew time.Duration) error {
+//
+// allowSHA1 is the tests' legacy mode: it lets rsa-sha1 through, to compare
+// the rest of the verification with pre-RFC 8301 verifiers.
+func parseSignature(value string, sig *signature, r *Result, now time.Time, skew time.Duration, allowSHA1 bool) error {
 	if len(value) > MaxSignatureFieldSize {
 		return errorf(ErrSyntax, "%w: field of %d bytes exceeds %d", ErrLimit, len(value), MaxSignatureFieldSize)
 	}
@@ -109,10 +112,12 @@ func parseSignature(value string, sig *signature, r *Result, now time.Time, skew
 	}
 
 	// RFC 6376 section 6.1.1: version, then required tags.
-	if !hasV {
+	// (The tests' legacy mode also takes the drafts before RFC 4871:
+	// no v= or v=0.5, and q=dns.)
+	switch {
+	case !hasV && !allowSHA1:
 		return newError(ErrSyntax, "missing v= tag")
-	}
-	if v != "1" {
+	case hasV && v != "1" && !(allowSHA1 && v == "0.5"):
 		return errorf(ErrVersion, "v=%s", v)
 	}
 	switch {
@@ -139,7 +144,9 @@ func parseSignature(value string, sig *signature, r *Result, now time.Time, skew
 		sig.alg = algEd25519SHA256
 	case "rsa-sha1":
 		sig.alg = algRSASHA1
-		return newError(ErrSHA1, "")
+		if !allowSHA1 {
+			return newError(ErrSHA1, "")
+		}
 	default:
 		return errorf(ErrAlgorithm, "a=%s", a)
 	}
@@ -172,7 +179,7 @@ func parseSignature(value string, sig *signature, r *Result, now time.Time, skew
 	if hasQ {
 		found := false
 		for m := range strings.SplitSeq(q, ":") {
-			if strings.EqualFold(strings.TrimFunc(m, isFWS), "dns/txt") {
+			if m = strings.TrimFunc(m, isFWS); strings.EqualFold(m, "dns/txt") || allowSHA1 && m == "dns" {
 				found = true
 				break
 			}

@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -109,6 +110,11 @@ type Verifier struct {
 	singles []string
 	keys    *keyCache
 	scratch sync.Pool // *scratch
+
+	// legacy is set only by this package's tests, to run corpora made
+	// before RFC 8301 through the rest of the verifier: it accepts
+	// rsa-sha1 and RSA keys from 512 bits.
+	legacy bool
 }
 
 // NewVerifier returns a Verifier. It fails when opts.Resolver is nil or an
@@ -182,11 +188,13 @@ type sigState struct {
 
 // bodyJob computes one body hash: one canonicalization and l= limit.
 type bodyJob struct {
+	sha1    bool // legacy mode's rsa-sha1
 	relaxed bool
 	limit   int64
 	bc      *bodyCanon
 	hb      *hashBuf
-	sum     [sha256.Size]byte
+	sum     []byte
+	sumBuf  [sha256.Size]byte
 }
 
 // verification is the state of verifying one message.
@@ -235,14 +243,14 @@ func (v *Verifier) start(ctx context.Context, fields []mailscore.Field) *verific
 		if k >= live {
 			// Beyond the cap: report what it claims, verify nothing.
 			var sig signature
-			_ = parseSignature(fields[i].RawValue(), &sig, r, now, v.skew)
+			_ = parseSignature(fields[i].RawValue(), &sig, r, now, v.skew, v.legacy)
 			r.Status, r.Err = StatusNeutral, errorf(ErrTooManySignatures, "signature %d of %d, at most %d are verified", k+1, n, v.maxSigs)
 			k++
 			continue
 		}
 		s := &st.sigs[k]
 		*s = sigState{res: r, field: i, live: true}
-		if err := parseSignature(fields[i].RawValue(), &s.sig, r, now, v.skew); err != nil {
+		if err := parseSignature(fields[i].RawValue(), &s.sig, r, now, v.skew, v.legacy); err != nil {
 			st.fail(s, StatusPermError, err)
 		} else if err := s.decode(); err != nil {
 			st.fail(s, StatusPermError, err)
@@ -320,21 +328,27 @@ func (st *verification) fetchKey(ctx context.Context, s *sigState) {
 	}
 	r := s.res
 	r.KeyBits, r.Testing = key.bits, key.testing
+	minBits := MinRSABits
+	if v.legacy {
+		minBits = 512
+	}
 	switch {
-	case s.sig.alg == algRSASHA256 && key.typ != keyRSA,
+	case (s.sig.alg == algRSASHA256 || s.sig.alg == algRSASHA1) && key.typ != keyRSA,
 		s.sig.alg == algEd25519SHA256 && key.typ != keyEd25519:
 		st.fail(s, StatusPermError, errorf(ErrKeyUnsuitable, "%s signature, %s key", r.Algorithm, key.typ))
-	case !key.sha256:
+	case s.sig.alg == algRSASHA1 && !key.sha1:
+		st.fail(s, StatusPermError, newError(ErrKeyUnsuitable, "key h= does not allow sha1"))
+	case s.sig.alg != algRSASHA1 && !key.sha256:
 		st.fail(s, StatusPermError, newError(ErrKeyUnsuitable, "key h= does not allow sha256"))
 	case !key.email:
 		st.fail(s, StatusPermError, newError(ErrKeyUnsuitable, "key s= does not allow email"))
 	case key.strict && r.Identity != "" && !strings.EqualFold(r.Identity[strings.LastIndexByte(r.Identity, '@')+1:], s.sig.domain):
 		st.fail(s, StatusPermError, errorf(ErrIdentityMismatch, "key has t=s and i=%s is not in d=%s exactly", r.Identity, s.sig.domain))
-	case key.typ == keyRSA && key.bits < MinRSABits:
+	case key.typ == keyRSA && key.bits < minBits:
 		st.fail(s, StatusPermError, errorf(ErrKeyTooShort, "%d-bit RSA key, RFC 8301 requires at least %d", key.bits, MinRSABits))
 	default:
 		s.key = key
-		s.policy = key.typ == keyRSA && key.bits < v.minRSA
+		s.policy = key.typ == keyRSA && key.bits < v.minRSA && !v.legacy
 	}
 }
 
@@ -441,19 +455,25 @@ func (st *verification) plan() {
 		if s.sig.hasL {
 			limit = s.sig.l
 		}
-		j := slices.IndexFunc(st.jobs, func(b bodyJob) bool { return b.relaxed == s.sig.relaxedBody && b.limit == limit })
+		sha1 := s.sig.alg == algRSASHA1
+		j := slices.IndexFunc(st.jobs, func(b bodyJob) bool {
+			return b.relaxed == s.sig.relaxedBody && b.limit == limit && b.sha1 == sha1
+		})
 		if j < 0 {
 			j = len(st.jobs)
 			var job bodyJob
-			job.relaxed, job.limit = s.sig.relaxedBody, limit
-			if j == 0 {
+			job.relaxed, job.limit, job.sha1 = s.sig.relaxedBody, limit, sha1
+			switch {
+			case sha1:
+				job.hb, job.bc = &hashBuf{h: legacySHA1()}, &bodyCanon{}
+			case j == 0:
 				if st.sc.h == nil {
 					st.sc.h = sha256.New()
 				}
 				st.sc.h.Reset()
 				st.sc.hb.h, st.sc.hb.n = st.sc.h, 0
 				job.hb, job.bc = &st.sc.hb, &st.sc.bc
-			} else {
+			default:
 				job.hb, job.bc = &hashBuf{h: sha256.New()}, &bodyCanon{}
 			}
 			job.bc.reset(job.hb, job.relaxed, limit)
@@ -480,7 +500,7 @@ func (st *verification) check(ctx context.Context) []Result {
 	for i := range st.jobs {
 		j := &st.jobs[i]
 		j.bc.finish()
-		j.hb.h.Sum(j.sum[:0])
+		j.sum = j.hb.h.Sum(j.sumBuf[:0])
 	}
 	sc := st.sc
 	for i := range st.sigs {
@@ -497,21 +517,25 @@ func (st *verification) check(ctx context.Context) []Result {
 				continue
 			}
 		}
-		if !bytes.Equal(job.sum[:], s.bh) {
+		if !bytes.Equal(job.sum, s.bh) {
 			st.fail(s, StatusFail, newError(ErrBodyHashMismatch, ""))
 			continue
 		}
 		// Header hash, reusing the first body hash's state (its sum is
 		// taken).
-		sc.h.Reset()
-		sc.hb.h, sc.hb.n = sc.h, 0
+		hashAlg, hh := crypto.SHA256, sc.h
+		if s.sig.alg == algRSASHA1 {
+			hashAlg, hh = crypto.SHA1, legacySHA1()
+		}
+		hh.Reset()
+		sc.hb.h, sc.hb.n = hh, 0
 		st.hashHeader(s, &sc.hb)
 		sc.hb.flush()
-		digest := sc.h.Sum(sc.sum[:0])
+		digest := hh.Sum(sc.sum[:0])
 		var ok bool
 		switch s.key.typ {
 		case keyRSA:
-			ok = rsa.VerifyPKCS1v15(s.key.rsa, crypto.SHA256, digest, s.b) == nil
+			ok = rsa.VerifyPKCS1v15(s.key.rsa, hashAlg, digest, s.b) == nil
 		case keyEd25519:
 			ok = ed25519.Verify(s.key.ed, digest, s.b)
 		}
@@ -533,6 +557,9 @@ func (st *verification) check(ctx context.Context) []Result {
 	st.release()
 	return st.results
 }
+
+// legacySHA1 returns a SHA-1 hash, for the tests' legacy mode only.
+func legacySHA1() hash.Hash { return sha1.New() }
 
 // release returns the scratch memory to the pool.
 func (st *verification) release() {
