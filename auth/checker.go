@@ -1,0 +1,316 @@
+// Package auth runs the sender authentication checks of one message as a
+// single mailscore Check named "auth": SPF for MAIL FROM and for HELO (RFC
+// 7208), DKIM (RFC 6376), DMARC (RFC 9989 or RFC 7489) and iprev (RFC 8601
+// section 3). The independent checks run concurrently; DMARC runs when SPF
+// and DKIM are done, with their results. It emits signals with default
+// weights (see Symbols) and the Authentication-Results field for the
+// message.
+//
+// Signals of domains that authenticated carry Key{KeyAuthDomain, domain}
+// and Key{KeyOrgDomain, registrable domain}; DMARC signals carry
+// Key{KeyDomain, From domain}. A check that fails temporarily gives a
+// *_TEMPERROR signal with confidence 0, and Check returns an error
+// (matching dnsutil.IsTemporary when DNS was the cause), so the engine
+// marks "auth" incomplete and holds nothing against the message.
+//
+// Shortest use:
+//
+//	c, err := auth.New(auth.Options{Resolver: resolver})
+//	engine, err := mailscore.NewEngine(mailscore.EngineOptions{}, c)
+//	verdict := engine.Score(ctx, msg)
+//
+// and for the header an MTA adds:
+//
+//	res, err := c.Evaluate(ctx, msg)
+//	field := res.AuthResultsField("mx.example.org")
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/mailscore/mailscore"
+	"github.com/mailscore/mailscore/auth/authres"
+	"github.com/mailscore/mailscore/auth/dkim"
+	"github.com/mailscore/mailscore/auth/dmarc"
+	"github.com/mailscore/mailscore/auth/iprev"
+	"github.com/mailscore/mailscore/auth/spf"
+	"github.com/mailscore/mailscore/dnsutil"
+)
+
+// Name is the check's name.
+const Name = "auth"
+
+// Options configure a Checker. Only Resolver is required.
+type Options struct {
+	// Resolver answers every DNS query; normally a caching *dnsutil.Client.
+	Resolver dnsutil.Resolver
+	// SPF, DKIM, DMARC and IPRev configure the underlying checks. The
+	// DKIM Resolver is filled in from Resolver when nil.
+	SPF   spf.Options
+	DKIM  dkim.Options
+	DMARC dmarc.Options
+	IPRev iprev.Options
+	// SkipIPRev turns the iprev check off (no PTR lookups).
+	SkipIPRev bool
+	// SkipHELO turns the SPF check of the HELO identity off.
+	SkipHELO bool
+}
+
+// Checker is the "auth" check. It is safe for concurrent use; create one
+// and share it (the DKIM key cache and SPF record cache live in it).
+type Checker struct {
+	opts  Options
+	spf   *spf.Checker
+	dkim  *dkim.Verifier
+	dmarc *dmarc.Verifier
+	iprev *iprev.Checker
+}
+
+// New returns a Checker.
+func New(opts Options) (*Checker, error) {
+	if opts.Resolver == nil {
+		return nil, errors.New("auth: Options.Resolver is required")
+	}
+	if opts.DKIM.Resolver == nil {
+		opts.DKIM.Resolver = opts.Resolver
+	}
+	v, err := dkim.NewVerifier(opts.DKIM)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return &Checker{
+		opts:  opts,
+		spf:   spf.New(opts.Resolver, opts.SPF),
+		dkim:  v,
+		dmarc: dmarc.New(opts.Resolver, opts.DMARC),
+		iprev: iprev.New(opts.Resolver, opts.IPRev),
+	}, nil
+}
+
+// Name implements mailscore.Check.
+func (c *Checker) Name() string { return Name }
+
+// ErrNoClientIP is returned (and makes the check incomplete) when the
+// envelope has no client address: SPF and iprev cannot run, and DMARC can
+// only pass through DKIM.
+var ErrNoClientIP = errors.New("auth: the envelope has no client IP address: SPF and iprev not checked")
+
+// Results are the results of every check for one message.
+type Results struct {
+	// SPF is the MAIL FROM check (for a null reverse path, postmaster@HELO);
+	// SPFChecked is false when it could not run (no client IP).
+	SPF        spf.Result
+	SPFChecked bool
+	// HELO is the HELO check; HELOChecked is false when it was skipped
+	// (no HELO, no client IP, or Options.SkipHELO).
+	HELO        spf.Result
+	HELOChecked bool
+	// DKIM holds one result per DKIM-Signature field, in header order.
+	DKIM []dkim.Result
+	// DMARC is the DMARC result (never nil after Evaluate).
+	DMARC *dmarc.Result
+	// IPRev is the iprev result; IPRevChecked is false when skipped.
+	IPRev        iprev.Result
+	IPRevChecked bool
+	// ClientIP is the address checked.
+	ClientIP netip.Addr
+}
+
+// Evaluate runs the checks on msg. The error is non-nil when some check
+// could not finish (a temporary DNS failure, or no client address); it
+// joins the underlying errors, so dnsutil.IsTemporary tells a DNS failure.
+// Results are complete for everything that did finish.
+func (c *Checker) Evaluate(ctx context.Context, msg *mailscore.Message) (*Results, error) {
+	env := msg.Envelope
+	res := &Results{ClientIP: env.ClientIP.Unmap()}
+	hasIP := res.ClientIP.IsValid()
+	var wg sync.WaitGroup
+	if hasIP {
+		res.SPFChecked = true
+		wg.Go(func() { res.SPF = c.spf.Check(ctx, res.ClientIP, env.HELO, env.MailFrom) })
+		if env.HELO != "" && !c.opts.SkipHELO {
+			res.HELOChecked = true
+			wg.Go(func() { res.HELO = c.spf.CheckHELO(ctx, res.ClientIP, env.HELO) })
+		}
+		if !c.opts.SkipIPRev {
+			res.IPRevChecked = true
+			wg.Go(func() { res.IPRev = c.iprev.Check(ctx, res.ClientIP) })
+		}
+	}
+	// DKIM on this goroutine: it is the most CPU of the lot.
+	res.DKIM = c.dkim.VerifyMessage(ctx, msg)
+	wg.Wait()
+
+	// DMARC with the SPF (MAIL FROM) and DKIM outcomes as plain values.
+	var spfOut dmarc.SPFOutcome
+	if res.SPFChecked {
+		spfOut = dmarc.SPFOutcome{Domain: res.SPF.Domain, Result: dmarc.AuthResult(res.SPF.Code.String())}
+	} else {
+		// Without a client address SPF is unknown: had it run, the MAIL
+		// FROM domain (or, for a null or absent reverse path, any domain
+		// of the sender's) might have passed and aligned. Telling DMARC it
+		// failed temporarily makes a DMARC fail a temperror instead.
+		d := domainOf(env.MailFrom)
+		if d == "" {
+			if a, err := dmarc.AuthorDomain(msg.Header.Values("From")); err == nil {
+				d = a.Domain
+			}
+		}
+		spfOut = dmarc.SPFOutcome{Domain: d, Result: dmarc.AuthTempError}
+	}
+	dkimOut := make([]dmarc.DKIMOutcome, 0, len(res.DKIM))
+	for _, r := range res.DKIM {
+		dkimOut = append(dkimOut, dmarc.DKIMOutcome{Domain: r.Domain, Selector: r.Selector, Result: dmarc.AuthResult(r.Status)})
+	}
+	res.DMARC = c.dmarc.EvaluateMessage(ctx, msg.Header.Values("From"), spfOut, dkimOut)
+	return res, res.err()
+}
+
+// domainOf returns the domain of an address ("" if there is none).
+func domainOf(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 || i == len(addr)-1 {
+		return ""
+	}
+	return addr[i+1:]
+}
+
+// err joins the errors of the checks that could not finish.
+func (r *Results) err() error {
+	var errs []error
+	if !r.SPFChecked {
+		errs = append(errs, ErrNoClientIP)
+	} else if r.SPF.Code == spf.TempError {
+		errs = append(errs, fmt.Errorf("auth: SPF: %w", r.SPF.Err))
+	}
+	if r.HELOChecked && r.HELO.Code == spf.TempError {
+		errs = append(errs, fmt.Errorf("auth: SPF HELO: %w", r.HELO.Err))
+	}
+	if st, _ := dkimSummary(r.DKIM); st == dkim.StatusTempError {
+		for _, d := range r.DKIM {
+			if d.Status == dkim.StatusTempError {
+				errs = append(errs, fmt.Errorf("auth: DKIM %s: %w", d.Domain, d.Err))
+				break
+			}
+		}
+	}
+	if r.DMARC != nil && r.DMARC.Status == dmarc.TempError {
+		errs = append(errs, fmt.Errorf("auth: DMARC: %w", r.DMARC.Err))
+	}
+	if r.IPRevChecked && r.IPRev.Status == iprev.TempError {
+		errs = append(errs, fmt.Errorf("auth: iprev: %w", r.IPRev.Err))
+	}
+	return errors.Join(errs...)
+}
+
+// dkimSummary is the overall DKIM outcome: pass if any signature passed;
+// else temperror if any failed temporarily; else fail if any failed or was
+// broken; "" when there is no signature. It also returns the passing
+// results.
+func dkimSummary(rs []dkim.Result) (dkim.Status, []dkim.Result) {
+	var passed []dkim.Result
+	temp, bad := false, false
+	for _, r := range rs {
+		switch r.Status {
+		case dkim.StatusPass:
+			passed = append(passed, r)
+		case dkim.StatusTempError:
+			temp = true
+		case dkim.StatusFail, dkim.StatusPermError, dkim.StatusPolicy:
+			bad = true
+		}
+	}
+	switch {
+	case len(passed) > 0:
+		return dkim.StatusPass, passed
+	case temp:
+		return dkim.StatusTempError, nil
+	case bad:
+		return dkim.StatusFail, nil
+	case len(rs) > 0:
+		return dkim.StatusNeutral, nil
+	}
+	return "", nil
+}
+
+// Check implements mailscore.Check: Evaluate, then Signals.
+func (c *Checker) Check(ctx context.Context, msg *mailscore.Message, _ []mailscore.Signal) ([]mailscore.Signal, error) {
+	res, err := c.Evaluate(ctx, msg)
+	return res.Signals(), err
+}
+
+// Header returns the Authentication-Results of the message (RFC 8601)
+// for the given authserv-id: spf (MAIL FROM, then HELO), one dkim per
+// signature (dkim=none without any), dmarc, iprev.
+func (r *Results) Header(authservID string) authres.Header {
+	h := authres.Header{AuthServID: authservID}
+	if r.SPFChecked {
+		sr := authres.SPF(r.SPF.Code.String(), r.SPF.Sender, "")
+		if r.SPF.Code == spf.TempError || r.SPF.Code == spf.PermError {
+			sr.Reason = errText(r.SPF.Err)
+		}
+		h.Results = append(h.Results, sr)
+	}
+	if r.HELOChecked {
+		h.Results = append(h.Results, authres.SPF(r.HELO.Code.String(), "", r.HELO.HELO))
+	}
+	if len(r.DKIM) == 0 {
+		h.Results = append(h.Results, authres.Result{Method: "dkim", Value: "none"})
+	}
+	for _, d := range r.DKIM {
+		h.Results = append(h.Results, authres.DKIM(string(d.Status), d.Reason(), d.Domain, d.Identity, d.Selector, d.Algorithm, d.SignaturePrefix()))
+	}
+	if m := r.DMARC; m != nil {
+		dr := authres.Result{Method: "dmarc", Value: string(m.Status)}
+		if m.AuthorDomain != "" {
+			dr.Props = append(dr.Props, authres.Property{Type: "header", Name: "from", Value: m.AuthorDomain})
+		}
+		if m.Disposition != "" {
+			dr.Props = append(dr.Props, authres.Property{Type: "policy", Name: "dmarc", Value: string(m.Disposition)})
+		}
+		if m.Record != nil {
+			dr.Comment = "p=" + string(m.Record.Policy)
+			if m.Record.SubdomainPolicy != "" {
+				dr.Comment += " sp=" + string(m.Record.SubdomainPolicy)
+			}
+			if m.Policy != m.Disposition && m.Disposition != "" {
+				dr.Comment += " dis=" + string(m.Disposition)
+			}
+		}
+		if m.Status == dmarc.PermError || m.Status == dmarc.TempError {
+			dr.Reason = errText(m.Err)
+		}
+		h.Results = append(h.Results, dr)
+	}
+	if r.IPRevChecked {
+		h.Results = append(h.Results, authres.IPRev(string(r.IPRev.Status), r.IPRev.IP.String(), r.IPRev.Name))
+	}
+	return h
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// AuthResults returns the Authentication-Results field value, on one line,
+// for the given authserv-id (the receiving host's name, RFC 8601 section
+// 2.5). Every value is quoted or escaped: no input can add a header line.
+func (r *Results) AuthResults(authservID string) string {
+	h := r.Header(authservID)
+	return h.String()
+}
+
+// AuthResultsField returns the whole folded "Authentication-Results: ..."
+// field ending in CRLF, ready to prepend to the message.
+func (r *Results) AuthResultsField(authservID string) string {
+	h := r.Header(authservID)
+	return h.Field()
+}
