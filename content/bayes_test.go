@@ -217,3 +217,17 @@ func TestTokenizer(t *testing.T) {
 	dup := append(append([]token(nil), tk.toks...), tk.toks...)
 	require.Len(t, set.dedupe(dup), len(set.dedupe(tk.toks)))
 }
+
+// TestTokenSetCollidingHashes dedupes hashes that agree in their low 32
+// bits (what a fixed slot function would pile into one probe chain).
+func TestTokenSetCollidingHashes(t *testing.T) {
+	c := newTestChecker(t)
+	a := c.pool.Get().(*analysis)
+	toks := make([]token, 0, 2*maxTokensPerMessage)
+	for i := 0; i < maxTokensPerMessage; i++ {
+		toks = append(toks, token{h: uint64(i) << 32})
+	}
+	toks = append(toks, toks...)
+	require.Len(t, a.set.dedupe(toks), maxTokensPerMessage)
+	require.NotZero(t, a.set.seed, "the slot function is seeded")
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +75,8 @@ func New(opts Options) (*Checker, error) {
 	if c.skew == 0 {
 		c.skew = DefaultMaxDateSkew
 	}
-	c.pool.New = func() any { return new(analysis) }
+	seed := rand.Uint64()
+	c.pool.New = func() any { return &analysis{set: tokenSet{seed: seed}} }
 	return c, nil
 }
 
@@ -121,14 +123,16 @@ func (a *analysis) reset() {
 // gtubeString is the Generic Test for Unsolicited Bulk Email.
 var gtubeString = []byte("XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X")
 
-// analyze walks the message once: MIME parts, HTML, text statistics,
-// attachments and classifier tokens.
-func (c *Checker) analyze(msg *mailscore.Message, a *analysis) {
+// analyze walks the message once: MIME parts, HTML, classifier tokens and,
+// when heuristics is set, text statistics and attachments.
+func (c *Checker) analyze(msg *mailscore.Message, a *analysis, heuristics bool) {
 	a.mi = msg.MIME()
 	subj, _ := mailscore.DecodeHeaderValue(msg.Header.Get("Subject"))
 	a.subject = subj
-	scanText(subj, &a.subj)
-	a.gtube = bytes.Contains(msg.Body(), gtubeString)
+	if heuristics {
+		scanText(subj, &a.subj)
+		a.gtube = bytes.Contains(msg.Body(), gtubeString)
+	}
 
 	tk := &a.tk
 	for i := range a.mi.Parts {
@@ -140,7 +144,7 @@ func (c *Checker) analyze(msg *mailscore.Message, a *analysis) {
 		if p.Encoding != "" {
 			tk.addStr(nsBody, kEncoding, p.Encoding, sNone)
 		}
-		if !a.gtube && len(p.Body) > 0 && len(p.Body) < 4<<20 && bytes.Contains(p.Body, gtubeString) {
+		if heuristics && !a.gtube && len(p.Body) > 0 && len(p.Body) < 4<<20 && bytes.Contains(p.Body, gtubeString) {
 			a.gtube = true
 		}
 		if p.IsAttachment() {
@@ -149,6 +153,10 @@ func (c *Checker) analyze(msg *mailscore.Message, a *analysis) {
 			} else {
 				tk.addStr(nsBody, kAttachment, "", sNoName)
 			}
+		}
+		// Text is read unless it is explicitly an attachment (a named
+		// inline text part is still part of what the reader sees).
+		if p.Disposition == "attachment" {
 			continue
 		}
 		switch {
@@ -157,13 +165,17 @@ func (c *Checker) analyze(msg *mailscore.Message, a *analysis) {
 			analyzeHTML(p.Text, &a.hs, &a.visible)
 		case strings.HasPrefix(p.ContentType, "text/"):
 			a.plain++
-			scanText(p.Text, &a.body)
+			if heuristics {
+				scanText(p.Text, &a.body)
+			}
 			tk.text(nsBody, p.Text)
 		}
 	}
 	if a.html > 0 {
 		vis := string(a.visible)
-		scanText(vis, &a.body)
+		if heuristics {
+			scanText(vis, &a.body)
+		}
 		tk.text(nsBody, vis)
 		for _, t := range a.hs.tags {
 			tk.addStr(nsBody, kTag, t, sNone)
@@ -182,19 +194,23 @@ func (c *Checker) analyze(msg *mailscore.Message, a *analysis) {
 		}
 	}
 	tk.headers(msg, subj)
-	a.att = inspectAttachments(a.mi)
+	if heuristics {
+		a.att = inspectAttachments(a.mi)
+	}
 }
 
-// Check implements mailscore.Check. It returns the heuristic signals and,
-// once the classifier has learned anything, a BAYES signal. A store error
-// is returned with the heuristic signals (the check is then incomplete).
+// Check implements mailscore.Check. It returns the heuristic signals that
+// fired and the BAYES signal (with confidence 0, and a reason saying so,
+// until the classifier has learned both classes). A store error is
+// returned with the heuristic signals; the engine then records the check
+// as incomplete.
 func (c *Checker) Check(ctx context.Context, msg *mailscore.Message, _ []mailscore.Signal) ([]mailscore.Signal, error) {
 	a := c.pool.Get().(*analysis)
 	defer func() {
 		a.reset()
 		c.pool.Put(a)
 	}()
-	c.analyze(msg, a)
+	c.analyze(msg, a, true)
 	sigs := c.heuristics(msg, a)
 	b, err := c.classify(ctx, a)
 	if err != nil {
@@ -251,7 +267,7 @@ func (c *Checker) Learn(ctx context.Context, msg *mailscore.Message, fb mailscor
 		a.reset()
 		c.pool.Put(a)
 	}()
-	c.analyze(msg, a)
+	c.analyze(msg, a, false)
 	a.uniq = a.set.dedupe(a.tk.toks)
 	a.hashes = a.hashes[:0]
 	for _, t := range a.uniq {

@@ -532,10 +532,25 @@ func firstWord(s string) string {
 }
 
 // tokenSet deduplicates tokens by hash with an open-addressing table that
-// is reused between messages.
+// is reused between messages. Slots are chosen by a seeded mix of the
+// hash: token hashes are FNV and could be crafted to collide in a fixed
+// slot function, turning dedupe quadratic; a random seed per checker makes
+// that impossible to aim at.
 type tokenSet struct {
+	seed  uint64
 	slots []int32 // index+1 into uniq; 0 is empty
 	uniq  []token
+}
+
+// mix64 is the splitmix64 finalizer: a bijection that spreads every input
+// bit over the output.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }
 
 func (s *tokenSet) reset(n int) {
@@ -556,7 +571,7 @@ func (s *tokenSet) dedupe(toks []token) []token {
 	s.reset(len(toks))
 	mask := uint64(len(s.slots) - 1)
 	for _, t := range toks {
-		i := (t.h ^ t.h>>29) & mask
+		i := mix64(t.h^s.seed) & mask
 		for {
 			k := s.slots[i]
 			if k == 0 {
