@@ -77,7 +77,11 @@ func (c *Checker) heuristics(msg *mailscore.Message, a *analysis) []mailscore.Si
 	}
 	if hs.images > 0 && hs.visibleChars < 400 {
 		v := 1 - float64(hs.visibleChars)/400
-		add(SymHTMLImageOnly, v, 0.7, fmt.Sprintf("The HTML shows %s (%d remote, %d embedded, about %d square pixels declared) but only %d characters of text: its words are in pictures, where text filters cannot read them.", plural(hs.images, "image", "images"), hs.remoteImages, hs.inlineImages, hs.imageArea, hs.visibleChars))
+		area := ""
+		if hs.imageArea > 0 {
+			area = fmt.Sprintf(", %d square pixels declared", hs.imageArea)
+		}
+		add(SymHTMLImageOnly, v, 0.7, fmt.Sprintf("The HTML shows %s (%d remote, %d embedded%s) but only %d characters of text: its words are in pictures, where text filters cannot read them.", plural(hs.images, "image", "images"), hs.remoteImages, hs.inlineImages, area, hs.visibleChars))
 	}
 	if hs.mismatches > 0 {
 		add(SymHTMLLinkMismatch, clamp01(0.6+0.2*float64(hs.mismatches-1)), 0.8, fmt.Sprintf("%s: %s. This is how phishing disguises where a link leads; a sender who routes links through a click tracker should show the tracker's domain or no domain at all.", plural(hs.mismatches, "link shows a different domain from the one it opens", "links show different domains from the ones they open"), strings.Join(hs.mismatchNotes, "; ")))
@@ -93,7 +97,7 @@ func (c *Checker) heuristics(msg *mailscore.Message, a *analysis) []mailscore.Si
 		add(SymHTMLScript, clamp01(0.5+0.1*float64(hs.scripts)), 0.7, fmt.Sprintf("The HTML carries %s (scripts, event handlers, javascript: links or embedded frames and objects). Mail clients do not run them; they are there to attack webmail or to evade filters.", plural(hs.scripts, "piece of active content", "pieces of active content")))
 	}
 	if hs.trackingPixels > 0 {
-		add(SymHTMLTracking, 1, 0.6, fmt.Sprintf("The HTML loads %s (remote images of 2x2 pixels or less, or hidden) that report when the message is opened.", plural(hs.trackingPixels, "tracking pixel", "tracking pixels")))
+		add(SymHTMLTracking, 1, 0.6, fmt.Sprintf("The HTML loads %s (remote images of 2x2 pixels or less, or hidden): the sender learns when and where the message is opened.", plural(hs.trackingPixels, "tracking pixel", "tracking pixels")))
 	}
 	if hs.externalCSS > 0 {
 		add(SymHTMLExternalCSS, 1, 0.5, fmt.Sprintf("The HTML loads %s from the network; mail clients block them, so they serve tracking or filter evasion.", plural(hs.externalCSS, "remote style sheet", "remote style sheets")))
@@ -115,7 +119,7 @@ func (c *Checker) heuristics(msg *mailscore.Message, a *analysis) []mailscore.Si
 		if len(samples) > 3 {
 			samples = samples[:3]
 		}
-		add(SymMixedScript, clamp01(0.4+0.2*float64(n)), 0.8, fmt.Sprintf("%s mix Latin with Cyrillic or Greek look-alike letters (%s): a way to spell brand names so that filters and readers disagree.", plural(n, "word", "words"), quoteAll(samples)))
+		add(SymMixedScript, clamp01(0.4+0.2*float64(n)), 0.8, fmt.Sprintf("%s Latin with Cyrillic or Greek look-alike letters (%s): a way to spell brand names so that filters and readers disagree.", plural(n, "word mixes", "words mix"), quoteAll(samples)))
 	}
 	if a.subj.words >= 2 && float64(a.subj.upperWords) >= 0.8*float64(a.subj.words) {
 		add(SymSubjectShouting, float64(a.subj.upperWords)/float64(a.subj.words), 0.6, fmt.Sprintf("The subject %q is in capitals.", truncateRunes(a.subject, 80)))
@@ -152,11 +156,15 @@ func (c *Checker) heuristics(msg *mailscore.Message, a *analysis) []mailscore.Si
 		var parts []string
 		v := 0.0
 		if len(at.archiveExe) > 0 {
-			parts = append(parts, "an archive holds an executable: "+listNotes(at.archiveExe, at.archiveExeN))
+			parts = append(parts, "An archive holds an executable: "+listNotes(at.archiveExe, at.archiveExeN))
 			v = 1
 		}
 		if len(at.encrypted) > 0 {
-			parts = append(parts, "encrypted archive "+strings.Join(at.encrypted, ", ")+" cannot be inspected")
+			what := "Encrypted archive "
+			if len(parts) > 0 {
+				what = "encrypted archive "
+			}
+			parts = append(parts, what+strings.Join(at.encrypted, ", ")+" cannot be inspected")
 			v = math.Max(v, 0.7)
 		}
 		add(SymAttachArchiveExe, v, 0.9, strings.Join(parts, "; ")+". Malware hides in archives, encrypted ones above all, to get past attachment filters.")

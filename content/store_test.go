@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -205,7 +206,7 @@ func TestCheckerSaveLoadFile(t *testing.T) {
 	err = fresh.LoadFile(path)
 	require.ErrorIs(t, err, snapshot.ErrCorrupt)
 	require.Equal(t, want, checkRaw(t, fresh, probe)[SymBayes])
-	require.Error(t, fresh.LoadFile(filepath.Join(dir, "missing.snap")))
+	require.ErrorIs(t, fresh.LoadFile(filepath.Join(dir, "missing.snap")), fs.ErrNotExist, "a missing file is told apart from a bad one")
 
 	other, err := New(Options{Store: storeFunc{}})
 	require.NoError(t, err)
