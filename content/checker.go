@@ -54,7 +54,15 @@ type Checker struct {
 	pool       sync.Pool // *analysis
 }
 
-// New returns a Checker.
+// The interfaces a Checker implements.
+var (
+	_ mailscore.Check          = (*Checker)(nil)
+	_ mailscore.Learner        = (*Checker)(nil)
+	_ mailscore.SymbolProvider = (*Checker)(nil)
+)
+
+// New returns a Checker. It is cheap (an empty store), so evaluations can
+// create a fresh one per fold.
 func New(opts Options) (*Checker, error) {
 	if opts.MinLearned < 0 {
 		return nil, fmt.Errorf("content: MinLearned %d is negative", opts.MinLearned)
