@@ -2,6 +2,7 @@ package spf
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -136,6 +137,9 @@ func checkDomain(d string) (string, bool) {
 	d = trimDot(d)
 	for i := 0; i < len(d); i++ {
 		if d[i] >= 0x80 {
+			if !utf8.ValidString(d) {
+				return d, false
+			}
 			a, err := idna.Lookup.ToASCII(d)
 			if err != nil {
 				return d, false
