@@ -113,7 +113,10 @@ func TestHeuristics(t *testing.T) {
 		{"hidden white on white", altMail("x", `<body bgcolor="#ffffff"><p>Buy now</p><font color="#FFFFFE">`+longText+`</font></body>`), []string{SymHTMLHiddenText}, 0.5},
 		{"hidden tiny font", altMail("x", `<p>Buy now</p><span style="font-size:1px">`+longText+`</span>`), []string{SymHTMLHiddenText}, 0.5},
 		{"hidden text colour equal to a cell background", altMail("x", `<table><tr><td bgcolor="black"><font color="#000">`+longText+`</font></td></tr></table><p>hello there</p>`), []string{SymHTMLHiddenText}, 0.5},
+		{"short text in background colour", altMail("x", `<p>`+longText+`</p><font color="#ffffff">0220jnHp9-478RLRd7738SYmT2-135wzgr2677</font>`), []string{SymHTMLHiddenText}, 0.5},
 		{"short hidden preheader is fine", altMail("Our news", `<div style="display:none">Our autumn news</div><p>`+longText+`</p>`), nil, 0},
+		{"unclosed hidden paragraph ends at the next", altMail("x", `<p style="display:none">Our news</p><p style="display:none">preview text here<p>`+longText+`<p>`+longText), nil, 0},
+		{"unclosed list items and cells", altMail("x", `<ul><li style="display:none">a hidden item<li>`+longText+`</ul><table><tr><td style="display:none">x<td>`+longText+`</table>`), nil, 0},
 		{"dark cell with light text is visible", altMail("x", `<body text="#000000"><table bgcolor="#000000"><tr><td bgcolor="#ffffff">`+longText+`</td></tr></table></body>`), nil, 0},
 
 		{"image only", altMail("x", `<a href="https://shop.example/"><img src="https://img.example/offer.jpg" width="600" height="800"></a><p>Click</p>`), []string{SymHTMLImageOnly}, 0.9},

@@ -27,6 +27,7 @@ type htmlStats struct {
 	docs           int
 	visibleChars   int // non-space characters a reader sees
 	hiddenChars    int // non-space characters hidden by style or colour
+	hiddenTrick    int // of which hidden by colour, tiny font or transparency (not display:none)
 	hiddenSample   string
 	hiddenHow      string // how the largest hidden run was hidden
 	images         int
@@ -267,6 +268,7 @@ func (w *htmlWalker) startTag(z *html.Tokenizer, selfClosing bool) {
 	a := atom.Lookup(name)
 	w.noteTag(name)
 	at := readAttrs(raw, rest)
+	w.implyEnd(a)
 	parent := w.top()
 	e := elem{a: a, hidden: parent.hidden, how: parent.how, fg: parent.fg, bg: parent.bg}
 	if c := parseColorBytes(at.bgcolor); c != noColor {
@@ -329,15 +331,94 @@ func (w *htmlWalker) startTag(z *html.Tokenizer, selfClosing bool) {
 	if selfClosing || voidElements[a] {
 		return
 	}
-	switch a {
-	case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript, atom.Textarea, atom.Select, atom.Object:
+	if len(w.stack) >= maxHTMLStack {
+		w.st.truncated = true
+		return
+	}
+	if skipped(a) {
 		w.skip++
 	}
-	if len(w.stack) < maxHTMLStack {
-		w.stack = append(w.stack, e)
-	} else {
-		w.st.truncated = true
+	w.stack = append(w.stack, e)
+}
+
+// skipped reports whether an element's text is not shown in the body.
+func skipped(a atom.Atom) bool {
+	switch a {
+	case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript, atom.Textarea, atom.Select, atom.Object:
+		return true
 	}
+	return false
+}
+
+// implyEnd closes the elements a browser closes implicitly when a starts
+// (the common cases of the HTML parsing algorithm's implied end tags): an
+// open paragraph before a block, a list item before the next, a cell or row
+// before the next. Without it, tag soup would nest every unclosed <p>, and
+// one hidden paragraph would hide all that follow.
+func (w *htmlWalker) implyEnd(a atom.Atom) {
+	switch a {
+	case atom.P, atom.Div, atom.Table, atom.Ul, atom.Ol, atom.Dl, atom.H1, atom.H2, atom.H3, atom.H4,
+		atom.H5, atom.H6, atom.Pre, atom.Form, atom.Blockquote, atom.Center, atom.Section, atom.Article,
+		atom.Header, atom.Footer, atom.Nav, atom.Aside, atom.Main, atom.Address, atom.Fieldset, atom.Figure:
+		if w.top().a == atom.P {
+			w.pop(len(w.stack) - 1)
+		}
+	case atom.Li:
+		w.popTo(atom.Li, atom.Ul, atom.Ol)
+	case atom.Dt, atom.Dd:
+		if t := w.top().a; t == atom.Dt || t == atom.Dd {
+			w.pop(len(w.stack) - 1)
+		}
+	case atom.Tr:
+		w.popTo(atom.Tr, atom.Table, atom.Table)
+	case atom.Td, atom.Th:
+		if i := w.find(atom.Td, atom.Tr); i > 0 {
+			w.pop(i)
+		} else if i := w.find(atom.Th, atom.Tr); i > 0 {
+			w.pop(i)
+		}
+	case atom.Option:
+		if w.top().a == atom.Option {
+			w.pop(len(w.stack) - 1)
+		}
+	}
+}
+
+// find returns the index of the innermost open a, looking no further out
+// than the innermost stop; 0 if none.
+func (w *htmlWalker) find(a, stop atom.Atom) int {
+	for i := len(w.stack) - 1; i > 0; i-- {
+		switch w.stack[i].a {
+		case a:
+			return i
+		case stop:
+			return 0
+		}
+	}
+	return 0
+}
+
+// popTo closes the innermost open a unless one of the stops is nearer.
+func (w *htmlWalker) popTo(a, stop1, stop2 atom.Atom) {
+	for i := len(w.stack) - 1; i > 0; i-- {
+		switch w.stack[i].a {
+		case a:
+			w.pop(i)
+			return
+		case stop1, stop2:
+			return
+		}
+	}
+}
+
+// pop closes the elements from index i up.
+func (w *htmlWalker) pop(i int) {
+	for j := len(w.stack) - 1; j >= i; j-- {
+		if skipped(w.stack[j].a) && w.skip > 0 {
+			w.skip--
+		}
+	}
+	w.stack = w.stack[:i]
 }
 
 func (w *htmlWalker) endTag(a atom.Atom) {
@@ -347,15 +428,7 @@ func (w *htmlWalker) endTag(a atom.Atom) {
 	// Pop to the matching open element, if it is open.
 	for i := len(w.stack) - 1; i > 0; i-- {
 		if w.stack[i].a == a {
-			for j := len(w.stack) - 1; j >= i; j-- {
-				switch w.stack[j].a {
-				case atom.Head, atom.Title, atom.Script, atom.Style, atom.Template, atom.Noscript, atom.Textarea, atom.Select, atom.Object:
-					if w.skip > 0 {
-						w.skip--
-					}
-				}
-			}
-			w.stack = w.stack[:i]
+			w.pop(i)
 			return
 		}
 	}
@@ -409,6 +482,9 @@ func (w *htmlWalker) textToken(t []byte) {
 	}
 	if hidden {
 		w.st.hiddenChars += n
+		if trick(how) {
+			w.st.hiddenTrick += n
+		}
 		if w.hidRun == 0 {
 			w.hidHow = how
 			w.hidBuf = w.hidBuf[:0]
@@ -427,6 +503,13 @@ func (w *htmlWalker) textToken(t []byte) {
 	if w.inA && len(w.anchor) < maxAnchorText {
 		w.anchor = appendCollapsed(w.anchor, t, maxAnchorText)
 	}
+}
+
+// trick reports whether text was hidden in a way that keeps it in the
+// layout (colour, size, transparency): a trick, where display:none is also
+// how legitimate mail hides a preview line.
+func trick(how string) bool {
+	return how == "text coloured like its background" || strings.HasPrefix(how, "a font size") || strings.HasPrefix(how, "opacity")
 }
 
 // endHidden closes a run of hidden text, keeping a sample of the largest.

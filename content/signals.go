@@ -64,7 +64,7 @@ func (c *Checker) heuristics(msg *mailscore.Message, a *analysis) []mailscore.Si
 	if hs.hiddenChars >= 30 {
 		frac := float64(hs.hiddenChars) / float64(hs.hiddenChars+hs.visibleChars)
 		v := clamp01((frac - 0.05) / 0.25)
-		if hs.hiddenChars >= 500 {
+		if hs.hiddenChars >= 500 || hs.hiddenTrick >= 30 {
 			v = math.Max(v, 0.5)
 		}
 		if v > 0 {
