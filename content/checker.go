@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -287,32 +288,63 @@ func (c *Checker) Learn(ctx context.Context, msg *mailscore.Message, fb mailscor
 	return nil
 }
 
-// ErrNotSnapshotter is returned by SaveFile and LoadFile when the store
-// cannot be saved to a file.
+// ErrNotSnapshotter is returned by Save, Load, SaveFile and LoadFile when
+// the store (Options.Store) cannot save snapshots.
 var ErrNotSnapshotter = errors.New("content: the store does not save snapshots")
 
-// snapshotter is implemented by stores that save to files (MemoryStore).
+// snapshotter is implemented by stores that save snapshots (MemoryStore).
 type snapshotter interface {
+	Save(w io.Writer) error
+	Load(r io.Reader) error
 	SaveFile(path string) error
 	LoadFile(path string) error
+}
+
+func (c *Checker) snapshotter() (snapshotter, error) {
+	s, ok := c.store.(snapshotter)
+	if !ok {
+		return nil, ErrNotSnapshotter
+	}
+	return s, nil
+}
+
+// Save writes the classifier's counts to w as a checksummed snapshot (see
+// MemoryStore.Save).
+func (c *Checker) Save(w io.Writer) error {
+	s, err := c.snapshotter()
+	if err != nil {
+		return err
+	}
+	return s.Save(w)
+}
+
+// Load replaces the classifier's counts with the snapshot read from r; a
+// corrupt or truncated snapshot is refused and the counts are unchanged.
+func (c *Checker) Load(r io.Reader) error {
+	s, err := c.snapshotter()
+	if err != nil {
+		return err
+	}
+	return s.Load(r)
 }
 
 // SaveFile saves the classifier's counts to path atomically (see
 // MemoryStore.SaveFile).
 func (c *Checker) SaveFile(path string) error {
-	s, ok := c.store.(snapshotter)
-	if !ok {
-		return ErrNotSnapshotter
+	s, err := c.snapshotter()
+	if err != nil {
+		return err
 	}
 	return s.SaveFile(path)
 }
 
 // LoadFile replaces the classifier's counts with the snapshot at path; a
-// corrupt or truncated snapshot is refused and the counts are unchanged.
+// corrupt or truncated snapshot is refused and the counts are unchanged. A
+// missing file gives an error matching fs.ErrNotExist.
 func (c *Checker) LoadFile(path string) error {
-	s, ok := c.store.(snapshotter)
-	if !ok {
-		return ErrNotSnapshotter
+	s, err := c.snapshotter()
+	if err != nil {
+		return err
 	}
 	return s.LoadFile(path)
 }

@@ -212,6 +212,25 @@ func TestCheckerSaveLoadFile(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, errors.Is(other.SaveFile(path), ErrNotSnapshotter))
 	require.True(t, errors.Is(other.LoadFile(path), ErrNotSnapshotter))
+	require.True(t, errors.Is(other.Save(io.Discard), ErrNotSnapshotter))
+	require.True(t, errors.Is(other.Load(bytes.NewReader(nil)), ErrNotSnapshotter))
+}
+
+// TestCheckerSaveLoad covers the io.Writer / io.Reader form the example CLI
+// uses for its combined state file.
+func TestCheckerSaveLoad(t *testing.T) {
+	c := newTestChecker(t)
+	for i := 0; i < 3; i++ {
+		learnText(t, c, mailscore.Spam, mailscore.SourceUser, "pills", "cheap pills")
+		learnText(t, c, mailscore.Ham, mailscore.SourceUser, "minutes", "meeting minutes")
+	}
+	var buf bytes.Buffer
+	require.NoError(t, c.Save(&buf))
+	fresh := newTestChecker(t)
+	require.NoError(t, fresh.Load(bytes.NewReader(buf.Bytes())))
+	probe := mail("", "cheap pills\r\n")
+	require.Equal(t, checkRaw(t, c, probe)[SymBayes], checkRaw(t, fresh, probe)[SymBayes])
+	require.ErrorIs(t, fresh.Load(bytes.NewReader(buf.Bytes()[:buf.Len()/2])), snapshot.ErrCorrupt)
 }
 
 // storeFunc is a Store that fails, to test error paths.
