@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
 )
 
 // Interoperability with independent DKIM implementations packaged by
