@@ -440,7 +440,7 @@ func (w *walker) query(domain string) lookup {
 		return l
 	}
 	name := "_dmarc." + domain
-	if _, err := dnsutil.Canonical(name); err != nil {
+	if !writable(name) {
 		l := lookup{}
 		w.memo[domain] = l
 		return l
@@ -473,6 +473,29 @@ func (w *walker) query(domain string) lookup {
 	}
 	w.memo[domain] = l
 	return l
+}
+
+// writable reports whether name (without a trailing dot) can be a DNS
+// name: at most 253 octets, no empty label, labels of at most 63 octets
+// (RFC 1035 section 2.3.4).
+func writable(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		}
+		if label++; label > 63 {
+			return false
+		}
+	}
+	return label > 0
 }
 
 // discovery is where policy discovery ended.
@@ -691,7 +714,7 @@ func (w *walker) aligned(author, id string, mode Alignment) (bool, error) {
 // the name exists). RFC 9091 section 2.7, which RFC 7489 mode follows, is
 // broader: a name with no A, AAAA and MX records does not exist.
 func (w *walker) exists(d string) (bool, error) {
-	if _, err := dnsutil.Canonical(d); err != nil {
+	if !writable(d) {
 		return false, nil // a name that cannot be written in the DNS does not exist
 	}
 	if w.v.opts.Mode != PSL {

@@ -370,7 +370,16 @@ func FuzzAuthorDomain(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	f.Add("Alice Example <alice@Example.COM>")
+	f.Add("bob@example.org ")
 	f.Fuzz(func(t *testing.T, s string) {
+		// The fast path agrees with the general parser whenever it answers.
+		if d, ok := simpleFrom(s); ok {
+			ds, err := parseAddressList(s)
+			if err != nil || len(ds) != 1 || ds[0] != d {
+				t.Fatalf("simpleFrom(%q) = %q, general parser %q, %v", s, d, ds, err)
+			}
+		}
 		a, err := AuthorDomain([]string{s})
 		if err != nil {
 			return

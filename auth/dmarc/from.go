@@ -56,6 +56,9 @@ func AuthorDomain(fromValues []string) (Author, error) {
 	if len(v) > maxFromLength {
 		return Author{}, fmt.Errorf("%w: longer than %d bytes", ErrFromSyntax, maxFromLength)
 	}
+	if d, ok := simpleFrom(v); ok {
+		return Author{Domain: d, Mailboxes: 1}, nil
+	}
 	domains, err := parseAddressList(v)
 	if err != nil {
 		return Author{}, err
@@ -74,6 +77,52 @@ func AuthorDomain(fromValues []string) (Author, error) {
 	}
 	return Author{Domain: first, Mailboxes: len(domains)}, nil
 }
+
+// simpleFrom handles the common forms "local@domain" and
+// "Display Name <local@domain>" without the general parser: only atext,
+// dots, white space, one '@' and at most one pair of angle brackets. ok is
+// false for anything else, which the general parser then decides.
+func simpleFrom(v string) (string, bool) {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case isAtext(c), c == '.', c == '@', c == '<', c == '>', isSpace(c):
+		default:
+			return "", false
+		}
+	}
+	if strings.Count(v, "@") != 1 {
+		return "", false
+	}
+	var addr string
+	switch nlt, ngt := strings.Count(v, "<"), strings.Count(v, ">"); {
+	case nlt == 0 && ngt == 0:
+		addr = strings.Trim(v, " \t\r\n")
+	case nlt == 1 && ngt == 1:
+		lt, gt := strings.IndexByte(v, '<'), strings.IndexByte(v, '>')
+		if gt < lt || strings.Trim(v[gt+1:], " \t\r\n") != "" {
+			return "", false
+		}
+		addr = v[lt+1 : gt]
+	default:
+		return "", false
+	}
+	at := strings.IndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 {
+		return "", false
+	}
+	for i := 0; i < len(addr); i++ {
+		if isSpace(addr[i]) || addr[i] == '<' || addr[i] == '>' {
+			return "", false
+		}
+	}
+	d, err := NormalizeDomain(addr[at+1:])
+	if err != nil {
+		return "", false
+	}
+	return d, true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // token kinds of the address lexer (RFC 5322 section 3.2).
 const (

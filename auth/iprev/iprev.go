@@ -127,25 +127,30 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr) Result {
 		err   error
 	}
 	answers := make([]answer, len(res.Names))
-	var wg sync.WaitGroup
-	for i, n := range res.Names {
-		wg.Go(func() {
-			addrs, err := dnsutil.LookupAddrs(ctx, c.r, n, qtype)
-			if err != nil {
-				if !dnsutil.IsNotFound(err) && !errors.Is(err, dnsutil.ErrInvalidName) {
-					answers[i].err = err
-				}
+	check := func(i int) {
+		addrs, err := dnsutil.LookupAddrs(ctx, c.r, res.Names[i], qtype)
+		if err != nil {
+			if !dnsutil.IsNotFound(err) && !errors.Is(err, dnsutil.ErrInvalidName) {
+				answers[i].err = err
+			}
+			return
+		}
+		for _, a := range addrs {
+			if a.Unmap() == ip {
+				answers[i].match = true
 				return
 			}
-			for _, a := range addrs {
-				if a.Unmap() == ip {
-					answers[i].match = true
-					return
-				}
-			}
-		})
+		}
 	}
-	wg.Wait()
+	if len(res.Names) == 1 {
+		check(0) // the common case: no goroutine
+	} else {
+		var wg sync.WaitGroup
+		for i := range res.Names {
+			wg.Go(func() { check(i) })
+		}
+		wg.Wait()
+	}
 	var tempErr error
 	for i, a := range answers {
 		if a.match {
