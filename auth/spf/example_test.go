@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"testing"
 	"time"
 
 	"github.com/mailscore/mailscore/auth/spf"
@@ -118,4 +117,16 @@ func ExampleResult_TraceLines() {
 	// example.com: mx -> matched: pass
 }
 
-func TestExamplesCompile(t *testing.T) {} // keeps the testing import honest
+func ExampleChecker_CheckHost() {
+	resolver, stop := resolverFor(exampleZone)
+	defer stop()
+
+	// check_host() for another identity, e.g. a PRA or a domain found in
+	// a header: the domain, the <sender> for macros, and the HELO name.
+	checker := spf.New(resolver, spf.Options{})
+	res := checker.CheckHost(context.Background(), netip.MustParseAddr("2001:db8::25"),
+		"_spf.example.net", "list-bounces@_spf.example.net", "mail.example.com")
+	fmt.Println(res.Code, res.Mechanism, res.Lookups)
+	// Output:
+	// pass ip6:2001:db8::/32 0
+}

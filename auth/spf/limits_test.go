@@ -10,6 +10,9 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailscore/mailscore/dnsutil"
+	"github.com/mailscore/mailscore/dnsutil/dnstest"
 )
 
 // limitsZone exercises RFC 7208 section 4.6.4.
@@ -240,5 +243,28 @@ func BenchmarkLookupLimitExhausted(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.Check(ctx, ip, "h.example", "x@eleven.limit.example")
+	}
+}
+
+// BenchmarkLoopCold is BenchmarkLoop with the resolver's cache switched
+// off: every lookup is a real query to dnstest over loopback.
+func BenchmarkLoopCold(b *testing.B) {
+	srv := dnstest.New(b, loopZone+limitsZone())
+	client, err := dnsutil.New(dnsutil.Options{Servers: []string{srv.Addr()}, Timeout: 2 * time.Second, Cache: dnsutil.CacheOptions{Size: -1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := New(client, Options{})
+	ctx := context.Background()
+	ip := netip.MustParseAddr("192.0.2.1")
+	for _, sender := range []string{"x@d0.loop.example", "x@eleven.limit.example"} {
+		b.Run(sender[2:], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := c.Check(ctx, ip, "h.example", sender); res.Code != PermError {
+					b.Fatal(res.Summary())
+				}
+			}
+		})
 	}
 }
