@@ -636,7 +636,7 @@ func (e *evaluator) fetchExplanation(t *Term, domain string) (string, bool) {
 		return "", false
 	}
 	// explain-string = *( macro-string / SP )
-	if msg := checkMacroString(strings.ReplaceAll(txt, " ", "%_"), true); msg != "" {
+	if msg := checkMacroString(txt, true, true); msg != "" {
 		e.step(0, domain, t.Text, name, "explanation not used", msg)
 		return "", false
 	}

@@ -290,7 +290,7 @@ func (rec *Record) parseModifier(t *Term, name, value string) error {
 		// but its value must be a valid macro-string.
 		t.Kind = KindUnknown
 		t.Name, t.Value = name, value
-		if err := checkMacroString(value, true); err != "" {
+		if err := checkMacroString(value, true, false); err != "" {
 			return rec.errorf(t.Text, err)
 		}
 		return nil
@@ -413,7 +413,7 @@ func (rec *Record) ipArg(t *Term, arg string) error {
 // macro letters c, r and t are allowed only in explanations (section 7.3).
 // It returns "" or what is wrong.
 func checkDomainSpec(s string) string {
-	if err := checkMacroString(s, false); err != "" {
+	if err := checkMacroString(s, false, false); err != "" {
 		return err
 	}
 	// Find the trailing run of literal characters (after the last
@@ -479,10 +479,14 @@ func isTopLabel(l string) bool {
 // checkMacroString checks macro-string = *( macro-expand / macro-literal )
 // (section 7.1): visible US-ASCII, with "%" only in "%%", "%_", "%-" and
 // "%{" macro-letter transformers *delimiter "}". expOnly allows the macro
-// letters c, r and t. It returns "" or what is wrong.
-func checkMacroString(s string, expOnly bool) string {
+// letters c, r and t; spaces allows spaces, for explain-string = *(
+// macro-string / SP ) (section 6.2). It returns "" or what is wrong.
+func checkMacroString(s string, expOnly, spaces bool) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c == ' ' && spaces {
+			continue
+		}
 		if c < 0x21 || c > 0x7e {
 			return "character " + quoteByte(c) + " is not allowed"
 		}
