@@ -354,14 +354,14 @@ func (c *Checker) Learn(_ context.Context, _ *mailscore.Message, fb mailscore.Fe
 	seen := map[mailscore.Key]bool{}
 	for _, s := range fb.Signals {
 		for _, k := range s.Keys {
-			if seen[k] {
+			if k.Kind != mailscore.KeyNameserver && k.Kind != mailscore.KeyURLDomain {
 				continue
 			}
-			seen[k] = true
 			v := strings.TrimSuffix(strings.ToLower(k.Value), ".")
-			if !validASCIIHost(v) {
+			if !validASCIIHost(v) || seen[mailscore.Key{Kind: k.Kind, Value: v}] {
 				continue
 			}
+			seen[mailscore.Key{Kind: k.Kind, Value: v}] = true
 			switch k.Kind {
 			case mailscore.KeyNameserver:
 				ns = append(ns, v)

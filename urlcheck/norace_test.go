@@ -1,0 +1,5 @@
+//go:build !race
+
+package urlcheck
+
+const raceEnabled = false
