@@ -101,7 +101,7 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo s
 	if c.opts.Timeout > 0 {
 		// No timer and no derived context (they would cost more than
 		// the rest of a cached check): the deadline is checked before
-		// each query, and ctx bounds the query in flight.
+		// each DNS-querying term, and ctx bounds the queries in flight.
 		e.deadline = c.opts.Now().Add(c.opts.Timeout)
 		if dl, ok := ctx.Deadline(); ok && dl.Before(e.deadline) {
 			e.deadline = time.Time{}
@@ -247,12 +247,19 @@ func joinTXT(parts []string) string {
 	return unescape(s)
 }
 
-// count charges one DNS-querying term against the limit (section 4.6.4).
+// count charges one DNS-querying term against the limit, and checks the
+// time limit (section 4.6.4). The clock is read once per term, not per
+// query: a term's queries are bounded by the context and the resolver's
+// own timeouts.
 func (e *evaluator) count(depth int, domain string, t *Term) (outcome, bool) {
 	e.lookups++
 	if e.lookups > maxLookups {
 		e.step(depth, domain, t.Text, "", "permerror", "more than 10 DNS-querying terms (RFC 7208 section 4.6.4)")
 		return outcome{code: PermError, err: ErrLookupLimit}, false
+	}
+	if !e.deadline.IsZero() && e.c.opts.Now().After(e.deadline) {
+		err := &dnsutil.Error{Name: domain, Kind: dnsutil.ErrTimeout, Err: errCheckTimeout}
+		return e.tempError(depth, domain, t, "", err), false
 	}
 	return outcome{}, true
 }
@@ -311,12 +318,8 @@ func (e *evaluator) lookup(q string, qtype uint16) (*dnsutil.Answer, lookupStatu
 	return nil, temporary, err
 }
 
-// resolve is the one place lookups go through: it enforces the check's
-// time limit (section 4.6.4) before asking the resolver.
+// resolve is the one place lookups go through.
 func (e *evaluator) resolve(q string, qtype uint16) (*dnsutil.Answer, error) {
-	if !e.deadline.IsZero() && e.c.opts.Now().After(e.deadline) {
-		return nil, &dnsutil.Error{Name: q, Type: qtype, Kind: dnsutil.ErrTimeout, Err: errCheckTimeout}
-	}
 	return e.c.resolver.Lookup(e.ctx, q, qtype)
 }
 

@@ -310,7 +310,7 @@ func TestBehaviour(t *testing.T) {
 	t.Run("time limit is temperror", func(t *testing.T) {
 		var calls atomic.Int64
 		clock := func() time.Time { return fixedNow.Add(time.Duration(calls.Add(1)) * 10 * time.Second) }
-		c2, _ := testChecker(t, behaviourZone, Options{Now: clock, Timeout: 25 * time.Second})
+		c2, _ := testChecker(t, behaviourZone, Options{Now: clock, Timeout: 15 * time.Second})
 		res := c2.Check(ctx, ip("192.0.2.5"), "h.example", "a@path.example")
 		require.Equal(t, TempError, res.Code, res.TraceLines())
 		require.True(t, dnsutil.IsTemporary(res.Err))

@@ -245,10 +245,10 @@ type Options struct {
 	// then the default explanation.
 	NoExplanation bool
 	// Timeout bounds the elapsed time of one check; when it runs out the
-	// result is TempError (section 4.6.4). It is checked before every DNS
-	// query; a query in flight is bounded by the context and the
-	// resolver's own timeouts (a dnsutil.Client's are 2s per server and
-	// attempt). When the context's deadline comes sooner, it rules. Zero
+	// result is TempError (section 4.6.4). It is checked before every
+	// DNS-querying term; the queries of a term are bounded by the context
+	// and the resolver's own timeouts (a dnsutil.Client's are 2s per server
+	// and attempt). When the context's deadline comes sooner, it rules. Zero
 	// means DefaultTimeout; a negative value means only the context bounds
 	// the check.
 	Timeout time.Duration
