@@ -1,0 +1,2 @@
+// Package reputation is mailscore's reputation check.
+package reputation

@@ -1,0 +1,101 @@
+package reputation
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// appendCount appends a (decayed, weighted) count: whole numbers from 10
+// up or when within 0.05 of one, else one decimal.
+func appendCount(b []byte, v float64) []byte {
+	if v >= 9.95 || math.Abs(v-math.Round(v)) < 0.05 {
+		return strconv.AppendInt(b, int64(math.Round(v)), 10)
+	}
+	return appendTenths(b, int64(math.Round(v*10)))
+}
+
+// appendTenths appends n/10 with one decimal.
+func appendTenths(b []byte, n int64) []byte {
+	if n < 0 {
+		b = append(b, '-')
+		n = -n
+	}
+	b = strconv.AppendInt(b, n/10, 10)
+	return append(b, '.', byte('0'+n%10))
+}
+
+// appendMessages appends "N message(s)".
+func appendMessages(b []byte, v float64) []byte {
+	b = appendCount(b, v)
+	if math.Abs(v-1) < 0.05 {
+		return append(b, " message"...)
+	}
+	return append(b, " messages"...)
+}
+
+// appendScore appends a score with its sign and one decimal: "+7.5",
+// "-9.9", "0.0".
+func appendScore(b []byte, s float64) []byte {
+	n := int64(math.Round(s * 10))
+	if n > 0 {
+		b = append(b, '+')
+	}
+	return appendTenths(b, n)
+}
+
+// appendDuration appends a rough duration: "30 days", "1 day", "5 hours",
+// "3 minutes", "40 seconds".
+func appendDuration(b []byte, d time.Duration) []byte {
+	unit := func(b []byte, n int64, one, many string) []byte {
+		b = strconv.AppendInt(b, n, 10)
+		if n == 1 {
+			return append(b, one...)
+		}
+		return append(b, many...)
+	}
+	switch {
+	case d >= 48*time.Hour:
+		return unit(b, int64(math.Round(d.Hours()/24)), " day", " days")
+	case d >= 2*time.Hour:
+		return unit(b, int64(math.Round(d.Hours())), " hour", " hours")
+	case d >= 2*time.Minute:
+		return unit(b, int64(math.Round(d.Minutes())), " minute", " minutes")
+	}
+	return unit(b, int64(math.Round(d.Seconds())), " second", " seconds")
+}
+
+// appendFraction appends a weight as people read it: "full", "1/2", "1/50".
+func appendFraction(b []byte, w float64) []byte {
+	if w >= 0.995 {
+		return append(b, "full"...)
+	}
+	if w <= 0 {
+		return append(b, '0')
+	}
+	b = append(b, "1/"...)
+	return appendCount(b, 1/w)
+}
+
+// durationAdjective turns "30 days" into "30-day".
+func durationAdjective(d string) string {
+	n, unit, ok := strings.Cut(d, " ")
+	if !ok {
+		return d
+	}
+	return n + "-" + strings.TrimSuffix(unit, "s")
+}
+
+// appendRate appends a rate: "97 messages an hour", "0.21 messages an hour".
+func appendRate(b []byte, perHour float64) []byte {
+	switch {
+	case perHour >= 10:
+		b = strconv.AppendFloat(b, math.Round(perHour), 'f', 0, 64)
+	case perHour >= 1:
+		b = strconv.AppendFloat(b, perHour, 'f', 1, 64)
+	default:
+		b = strconv.AppendFloat(b, perHour, 'g', 2, 64)
+	}
+	return append(b, " messages an hour"...)
+}

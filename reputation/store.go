@@ -1,0 +1,393 @@
+package reputation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/bits"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Store keeps Evidence by Key. The in-memory MemStore is the default; the
+// interface is shaped so a networked store (Redis, say) can implement it
+// without changing callers: every call takes a context, works on a batch
+// of keys (one round trip per message), returns errors, and writes are
+// "decay, then add" deltas, which a server can apply atomically (in Redis,
+// one Lua script per batch) without the caller holding locks.
+//
+// Implementations must be safe for concurrent use and must not retain the
+// slices they are given.
+type Store interface {
+	// Get stores in dst[i] the evidence held for keys[i], decayed to now
+	// with d (Evidence.At), or the zero Evidence for a key it does not
+	// hold. len(dst) must be at least len(keys).
+	Get(ctx context.Context, now time.Time, d Decay, keys []Key, dst []Evidence) error
+	// Update applies each update in order: the key's evidence is decayed
+	// to now with d, then Delta is added (Evidence.Apply). If before is not
+	// nil, before[i] receives the evidence updates[i].Key held just before
+	// the delta was added, decayed to now. A batch should not name a key
+	// twice.
+	Update(ctx context.Context, now time.Time, d Decay, updates []Update, before []Evidence) error
+	// Delete forgets keys (missing keys are not an error).
+	Delete(ctx context.Context, keys []Key) error
+}
+
+// Update is one change to a key: the counts of Delta are added after the
+// stored evidence is decayed to the update's time.
+type Update struct {
+	Key   Key
+	Delta Evidence
+}
+
+// MemStoreOptions configure a MemStore. The zero value holds up to
+// DefaultMaxKeys keys in 64 shards.
+type MemStoreOptions struct {
+	// MaxKeys bounds the keys held; beyond it the least recently used key
+	// of a shard is forgotten. Default DefaultMaxKeys.
+	MaxKeys int
+	// Shards is the number of independently locked parts, rounded up to a
+	// power of two; default 64.
+	Shards int
+	// MaxSnapshotSize bounds what Load and LoadFile read; default 4 GiB.
+	MaxSnapshotSize int64
+}
+
+// DefaultMaxKeys is the default capacity of a MemStore (about 200 MB).
+const DefaultMaxKeys = 1 << 20
+
+// MemStore is the in-memory Store: sharded LRU caches (golang-lru/v2) of
+// compact entries, with snapshot persistence (Save, Load, SaveFile,
+// LoadFile). An entry is a 16-byte key and a 40-byte Evidence (about 170
+// bytes of heap with the LRU and map overhead): domain names, and the last
+// 64 bits of single IPv6 addresses, are kept as SipHash-2-4 values under a
+// random per-store secret (saved with the snapshot), so they cannot be
+// listed back, only looked up; IPv4 addresses and IPv6 networks are kept
+// exactly. It is safe for concurrent use.
+type MemStore struct {
+	opts  MemStoreOptions
+	state atomic.Pointer[memState]
+	// wrapSave, when set (tests only), wraps the payload writer of Save.
+	wrapSave func(io.Writer) io.Writer
+}
+
+// memState is everything a Load replaces at once.
+type memState struct {
+	k0, k1 uint64 // SipHash key for domain names
+	shards []memShard
+	mask   uint64
+}
+
+type memShard struct {
+	mu  sync.Mutex
+	lru *simplelru.LRU[memKey, Evidence]
+	_   [48]byte // keep shards' locks on separate cache lines
+}
+
+// memKey is the compact form of a Key: 16 bytes, no pointers. The top 12
+// bits of b are a tag (kind, family, prefix length); the rest is exact
+// where it fits and a keyed hash where it does not:
+//
+//	IPv4 prefix:          a = 0,                 b = tag | address
+//	IPv6 prefix <= /64:   a = first 64 bits,     b = tag
+//	IPv6 prefix > /64:    a = first 64 bits,     b = tag | 52-bit hash of the last 64 bits
+//	domain:               a = hash of the name,  b = tag
+//	pair:                 a = hash of the name,  b = tag | network (IPv4 32 bits, IPv6 first 48)
+//	co-domain:            a = hash of the first, b = tag | 52-bit hash of the second
+type memKey struct{ a, b uint64 }
+
+const (
+	tagShift = 52
+	lowMask  = 1<<tagShift - 1
+)
+
+// tag packs a key's kind, family and prefix length.
+func tag(kind KeyKind, v6 bool, bits int) uint64 {
+	return (uint64(kind)<<9 | b2u(v6)<<8 | uint64(bits)) << tagShift
+}
+
+// untag unpacks a tag.
+func untag(b uint64) (kind KeyKind, v6 bool, bits int) {
+	t := b >> tagShift
+	return KeyKind(t >> 9), t>>8&1 == 1, int(t & 0xff)
+}
+
+// NewMemStore returns an empty in-memory store.
+func NewMemStore(opts MemStoreOptions) *MemStore {
+	if opts.MaxKeys <= 0 {
+		opts.MaxKeys = DefaultMaxKeys
+	}
+	if opts.Shards <= 0 {
+		opts.Shards = 64
+	}
+	if opts.Shards > opts.MaxKeys {
+		opts.Shards = opts.MaxKeys
+	}
+	opts.Shards = 1 << bits.Len(uint(opts.Shards-1))
+	if opts.MaxSnapshotSize <= 0 {
+		opts.MaxSnapshotSize = 4 << 30
+	}
+	s := &MemStore{opts: opts}
+	var k [16]byte
+	_, _ = rand.Read(k[:]) // crypto/rand.Read never fails (Go 1.24+)
+	s.state.Store(s.newState(binary.LittleEndian.Uint64(k[:8]), binary.LittleEndian.Uint64(k[8:])))
+	return s
+}
+
+func (s *MemStore) newState(k0, k1 uint64) *memState {
+	n := s.opts.Shards
+	per := (s.opts.MaxKeys + n - 1) / n
+	st := &memState{k0: k0, k1: k1, shards: make([]memShard, n), mask: uint64(n - 1)}
+	for i := range st.shards {
+		l, err := simplelru.NewLRU[memKey, Evidence](per, nil)
+		if err != nil {
+			panic(err) // unreachable: per >= 1
+		}
+		st.shards[i].lru = l
+	}
+	return st
+}
+
+// compact turns a key into its memKey, or fails for an invalid key.
+func (st *memState) compact(k Key) (memKey, error) {
+	if err := k.Validate(); err != nil {
+		return memKey{}, err
+	}
+	a := k.Prefix.Addr()
+	bits := k.Prefix.Bits()
+	switch k.Kind {
+	case KindIP:
+		if a.Is4() {
+			a4 := a.As4()
+			return memKey{b: tag(KindIP, false, bits) | uint64(binary.BigEndian.Uint32(a4[:]))}, nil
+		}
+		a16 := a.As16()
+		mk := memKey{a: binary.BigEndian.Uint64(a16[:8]), b: tag(KindIP, true, bits)}
+		if bits > 64 {
+			mk.b |= sipHash64(st.k0, st.k1, binary.BigEndian.Uint64(a16[8:])) & lowMask
+		}
+		return mk, nil
+	case KindDomain:
+		return memKey{a: sipHash24(st.k0, st.k1, k.Domain), b: tag(KindDomain, false, 0)}, nil
+	case KindPair:
+		mk := memKey{a: sipHash24(st.k0, st.k1, k.Domain)}
+		if a.Is4() {
+			a4 := a.As4()
+			mk.b = tag(KindPair, false, bits) | uint64(binary.BigEndian.Uint32(a4[:]))
+		} else {
+			a16 := a.As16()
+			mk.b = tag(KindPair, true, bits) | binary.BigEndian.Uint64(a16[:8])>>16
+		}
+		return mk, nil
+	}
+	first, second, _ := strings.Cut(k.Domain, " ")
+	return memKey{a: sipHash24(st.k0, st.k1, first), b: tag(KindCoDomain, false, 0) | sipHash24(st.k0, st.k1, second)&lowMask}, nil
+}
+
+// canonical reports whether mk could have come from compact: a snapshot
+// holding anything else is corrupt.
+func (mk memKey) canonical() bool {
+	kind, v6, bits := mk.tag()
+	low := mk.b & lowMask
+	switch kind {
+	case KindIP:
+		if !v6 {
+			return mk.a == 0 && bits <= 32 && low < 1<<32 && low&(1<<(32-bits)-1) == 0
+		}
+		switch {
+		case bits > 128:
+			return false
+		case bits > 64:
+			return true
+		case bits == 0:
+			return mk.a == 0 && low == 0
+		}
+		return low == 0 && mk.a&(1<<(64-bits)-1) == 0
+	case KindDomain:
+		return !v6 && bits == 0 && low == 0
+	case KindPair:
+		if !v6 {
+			return bits <= 32 && low < 1<<32 && low&(1<<(32-bits)-1) == 0
+		}
+		return bits <= 48 && low < 1<<48 && low&(1<<(48-bits)-1) == 0
+	case KindCoDomain:
+		return !v6 && bits == 0
+	}
+	return false
+}
+
+func (mk memKey) tag() (KeyKind, bool, int) { return untag(mk.b) }
+
+// shard picks the shard of a key by mixing all its bits.
+func (st *memState) shard(mk *memKey) *memShard {
+	x := mk.a*0x9e3779b97f4a7c15 ^ mk.b
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	return &st.shards[x&st.mask]
+}
+
+// Get implements Store.
+func (s *MemStore) Get(_ context.Context, now time.Time, d Decay, keys []Key, dst []Evidence) error {
+	if len(dst) < len(keys) {
+		return fmt.Errorf("reputation: Get: %d keys but room for %d", len(keys), len(dst))
+	}
+	st := s.state.Load()
+	t := unixSeconds(now)
+	d = d.resolved()
+	for i, k := range keys {
+		mk, err := st.compact(k)
+		if err != nil {
+			return err
+		}
+		sh := st.shard(&mk)
+		sh.mu.Lock()
+		ev, _ := sh.lru.Get(mk)
+		sh.mu.Unlock()
+		dst[i] = ev.at(t, d)
+	}
+	return nil
+}
+
+// Update implements Store.
+func (s *MemStore) Update(_ context.Context, now time.Time, d Decay, updates []Update, before []Evidence) error {
+	if before != nil && len(before) < len(updates) {
+		return fmt.Errorf("reputation: Update: %d updates but room for %d", len(updates), len(before))
+	}
+	st := s.state.Load()
+	t := unixSeconds(now)
+	d = d.resolved()
+	for i := range updates {
+		mk, err := st.compact(updates[i].Key)
+		if err != nil {
+			return err
+		}
+		sh := st.shard(&mk)
+		sh.mu.Lock()
+		ev, _ := sh.lru.Peek(mk)
+		ev = ev.at(t, d)
+		sh.lru.Add(mk, ev.apply(t, d, updates[i].Delta))
+		sh.mu.Unlock()
+		if before != nil {
+			before[i] = ev
+		}
+	}
+	return nil
+}
+
+// Delete implements Store.
+func (s *MemStore) Delete(_ context.Context, keys []Key) error {
+	st := s.state.Load()
+	for _, k := range keys {
+		mk, err := st.compact(k)
+		if err != nil {
+			return err
+		}
+		sh := st.shard(&mk)
+		sh.mu.Lock()
+		sh.lru.Remove(mk)
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+// Len returns the number of keys held.
+func (s *MemStore) Len() int {
+	st := s.state.Load()
+	n := 0
+	for i := range st.shards {
+		sh := &st.shards[i]
+		sh.mu.Lock()
+		n += sh.lru.Len()
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// sipHash24 is SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast
+// short-input PRF", 2012) of m under the key (k0, k1): a keyed hash, so
+// nobody without the key can make two domains collide.
+func sipHash24(k0, k1 uint64, m string) uint64 {
+	v0 := k0 ^ 0x736f6d6570736575
+	v1 := k1 ^ 0x646f72616e646f6d
+	v2 := k0 ^ 0x6c7967656e657261
+	v3 := k1 ^ 0x7465646279746573
+	b := uint64(len(m)) << 56
+	for len(m) >= 8 {
+		w := uint64(m[0]) | uint64(m[1])<<8 | uint64(m[2])<<16 | uint64(m[3])<<24 |
+			uint64(m[4])<<32 | uint64(m[5])<<40 | uint64(m[6])<<48 | uint64(m[7])<<56
+		v3 ^= w
+		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+		v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+		v0 ^= w
+		m = m[8:]
+	}
+	for i := len(m) - 1; i >= 0; i-- {
+		b |= uint64(m[i]) << (8 * i)
+	}
+	v3 ^= b
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 ^= b
+	v2 ^= 0xff
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	return v0 ^ v1 ^ v2 ^ v3
+}
+
+// sipHash64 is sipHash24 of the 8 little-endian bytes of x.
+func sipHash64(k0, k1, x uint64) uint64 {
+	v0 := k0 ^ 0x736f6d6570736575
+	v1 := k1 ^ 0x646f72616e646f6d
+	v2 := k0 ^ 0x6c7967656e657261
+	v3 := k1 ^ 0x7465646279746573
+	v3 ^= x
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 ^= x
+	b := uint64(8) << 56
+	v3 ^= b
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0 ^= b
+	v2 ^= 0xff
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
+	return v0 ^ v1 ^ v2 ^ v3
+}
+
+// sipRound is one SipRound.
+func sipRound(v0, v1, v2, v3 uint64) (uint64, uint64, uint64, uint64) {
+	v0 += v1
+	v1 = bits.RotateLeft64(v1, 13)
+	v1 ^= v0
+	v0 = bits.RotateLeft64(v0, 32)
+	v2 += v3
+	v3 = bits.RotateLeft64(v3, 16)
+	v3 ^= v2
+	v0 += v3
+	v3 = bits.RotateLeft64(v3, 21)
+	v3 ^= v0
+	v2 += v1
+	v1 = bits.RotateLeft64(v1, 17)
+	v1 ^= v2
+	v2 = bits.RotateLeft64(v2, 32)
+	return v0, v1, v2, v3
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
