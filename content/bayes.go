@@ -1,7 +1,6 @@
 package content
 
 import (
-	"cmp"
 	"math"
 	"slices"
 )
@@ -94,7 +93,8 @@ func combine(clues []clue) float64 {
 
 // selectClues computes f(w) for every token and keeps the strongest
 // maxDiscriminators with strength of at least minProbStrength, strongest
-// first (ties broken by hash, so results are reproducible).
+// first (ties broken by hash, so results are reproducible). A bounded
+// min-heap keeps the selection O(n log 150) whatever the input.
 func selectClues(toks []token, counts []Counts, total Counts, dst []clue) []clue {
 	dst = dst[:0]
 	for i, t := range toks {
@@ -107,16 +107,63 @@ func selectClues(toks []token, counts []Counts, total Counts, dst []clue) []clue
 		if s < minProbStrength {
 			continue
 		}
-		dst = append(dst, clue{tok: t, f: f, strength: s})
+		cl := clue{tok: t, f: f, strength: s}
+		if len(dst) < maxDiscriminators {
+			dst = append(dst, cl)
+			heapUp(dst, len(dst)-1)
+			continue
+		}
+		if stronger(cl, dst[0]) { // replace the weakest kept
+			dst[0] = cl
+			heapDown(dst, 0)
+		}
 	}
 	slices.SortFunc(dst, func(a, b clue) int {
-		if c := cmp.Compare(b.strength, a.strength); c != 0 {
-			return c
+		if stronger(a, b) {
+			return -1
 		}
-		return cmp.Compare(a.tok.h, b.tok.h)
+		if stronger(b, a) {
+			return 1
+		}
+		return 0
 	})
-	if len(dst) > maxDiscriminators {
-		dst = dst[:maxDiscriminators]
-	}
 	return dst
+}
+
+// stronger orders clues: by strength, then by hash.
+func stronger(a, b clue) bool {
+	if a.strength != b.strength {
+		return a.strength > b.strength
+	}
+	return a.tok.h < b.tok.h
+}
+
+// heapUp and heapDown keep h a min-heap under stronger: h[0] is the weakest.
+func heapUp(h []clue, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !stronger(h[p], h[i]) {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func heapDown(h []clue, i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && stronger(h[l], h[r]) {
+			m = r
+		}
+		if !stronger(h[i], h[m]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }

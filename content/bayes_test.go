@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -230,4 +231,38 @@ func TestTokenSetCollidingHashes(t *testing.T) {
 	toks = append(toks, toks...)
 	require.Len(t, a.set.dedupe(toks), maxTokensPerMessage)
 	require.NotZero(t, a.set.seed, "the slot function is seeded")
+}
+
+// TestSelectClues checks the heap selection against a plain sort.
+func TestSelectClues(t *testing.T) {
+	n := 2000
+	toks := make([]token, n)
+	counts := make([]Counts, n)
+	for i := range toks {
+		toks[i] = token{h: mix64(uint64(i))}
+		counts[i] = Counts{Ham: uint32(i % 37 * 4), Spam: uint32(i % 23 * 4)}
+	}
+	total := Counts{Ham: 400, Spam: 400}
+	got := selectClues(toks, counts, total, nil)
+	require.Len(t, got, maxDiscriminators)
+
+	var all []clue
+	for i, tk := range toks {
+		f := robinsonF(counts[i].Ham, counts[i].Spam, total.Ham, total.Spam)
+		if s := math.Abs(f - 0.5); s >= minProbStrength {
+			all = append(all, clue{tok: tk, f: f, strength: s})
+		}
+	}
+	slices.SortFunc(all, func(a, b clue) int {
+		if stronger(a, b) {
+			return -1
+		}
+		return 1
+	})
+	require.Equal(t, all[:maxDiscriminators], got)
+	// Fewer candidates than the bound: all of them, in order.
+	few := selectClues(toks[:40], counts[:40], total, nil)
+	for i := 1; i < len(few); i++ {
+		require.True(t, stronger(few[i-1], few[i]))
+	}
 }
