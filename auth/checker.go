@@ -31,7 +31,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/mailscore/mailscore"
 	"github.com/mailscore/mailscore/auth/authres"
@@ -59,16 +60,46 @@ type Options struct {
 	SkipIPRev bool
 	// SkipHELO turns the SPF check of the HELO identity off.
 	SkipHELO bool
+	// Concurrency says when SPF (MAIL FROM and HELO) and iprev run on a
+	// goroutine of their own beside DKIM. Default ConcurrencyAuto.
+	Concurrency Concurrency
 }
+
+// Concurrency chooses between running the independent checks of a message
+// side by side and one after the other.
+type Concurrency int
+
+// Concurrency modes.
+const (
+	// ConcurrencyAuto runs them side by side while DNS answers are slow
+	// (a cold cache: their round trips then overlap DKIM's), and one after
+	// the other while they come from the cache, where a goroutine's start,
+	// stack growth and cross-thread wake-up would cost more than the
+	// overlap saves. It decides from a moving average of how long they
+	// took on recent messages.
+	ConcurrencyAuto Concurrency = iota
+	// ConcurrencyAlways always runs them side by side.
+	ConcurrencyAlways
+	// ConcurrencyNever runs every check on the calling goroutine.
+	ConcurrencyNever
+)
+
+// slowOthers is the average time of SPF, HELO and iprev above which
+// ConcurrencyAuto runs them beside DKIM: a few cached lookups take
+// microseconds, one DNS round trip a good part of a millisecond.
+const slowOthers = 200 * time.Microsecond
 
 // Checker is the "auth" check. It is safe for concurrent use; create one
 // and share it (the DKIM key cache and SPF record cache live in it).
 type Checker struct {
-	opts  Options
-	spf   *spf.Checker
-	dkim  *dkim.Verifier
-	dmarc *dmarc.Verifier
-	iprev *iprev.Checker
+	opts Options
+	// othersNs is the moving average, in nanoseconds, of how long SPF,
+	// HELO and iprev took (ConcurrencyAuto).
+	othersNs atomic.Int64
+	spf      *spf.Checker
+	dkim     *dkim.Verifier
+	dmarc    *dmarc.Verifier
+	iprev    *iprev.Checker
 }
 
 // New returns a Checker.
@@ -83,13 +114,15 @@ func New(opts Options) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	return &Checker{
+	c := &Checker{
 		opts:  opts,
 		spf:   spf.New(opts.Resolver, opts.SPF),
 		dkim:  v,
 		dmarc: dmarc.New(opts.Resolver, opts.DMARC),
 		iprev: iprev.New(opts.Resolver, opts.IPRev),
-	}, nil
+	}
+	c.othersNs.Store(int64(slowOthers)) // start side by side: the cache is cold
+	return c, nil
 }
 
 // Name implements mailscore.Check.
@@ -129,30 +162,49 @@ func (c *Checker) Evaluate(ctx context.Context, msg *mailscore.Message) (*Result
 	env := msg.Envelope
 	res := &Results{ClientIP: env.ClientIP.Unmap()}
 	hasIP := res.ClientIP.IsValid()
-	var wg sync.WaitGroup
+	// SPF for MAIL FROM, SPF for HELO and iprev run on one goroutine
+	// beside this one, which verifies DKIM, when their DNS answers are
+	// slow (see Concurrency). Whoever starts them first runs them: if the
+	// goroutine has not been scheduled by the time DKIM is done, this one
+	// runs them itself instead of waiting for the scheduler.
+	var claimed atomic.Bool
+	done := make(chan struct{})
+	others := func() {
+		start := time.Now()
+		res.SPF = c.spf.Check(ctx, res.ClientIP, env.HELO, env.MailFrom)
+		if res.HELOChecked {
+			res.HELO = c.spf.CheckHELO(ctx, res.ClientIP, env.HELO)
+		}
+		if res.IPRevChecked {
+			res.IPRev = c.iprev.Check(ctx, res.ClientIP)
+		}
+		d := int64(time.Since(start))
+		old := c.othersNs.Load()
+		c.othersNs.CompareAndSwap(old, old-old/8+d/8) // a lost update is harmless
+	}
 	if hasIP {
-		// Two goroutines beside this one: MAIL FROM, and HELO then iprev
-		// (each a few DNS round trips on a cold cache), while this one
-		// verifies DKIM. More goroutines would cost more in stack growth
-		// than they save in latency.
 		res.SPFChecked = true
-		wg.Go(func() { res.SPF = c.spf.Check(ctx, res.ClientIP, env.HELO, env.MailFrom) })
 		res.HELOChecked = env.HELO != "" && !c.opts.SkipHELO
 		res.IPRevChecked = !c.opts.SkipIPRev
-		if res.HELOChecked || res.IPRevChecked {
-			wg.Go(func() {
-				if res.HELOChecked {
-					res.HELO = c.spf.CheckHELO(ctx, res.ClientIP, env.HELO)
-				}
-				if res.IPRevChecked {
-					res.IPRev = c.iprev.Check(ctx, res.ClientIP)
-				}
-			})
+	}
+	side := hasIP && (c.opts.Concurrency == ConcurrencyAlways ||
+		c.opts.Concurrency == ConcurrencyAuto && c.othersNs.Load() >= int64(slowOthers))
+	if side {
+		go func() {
+			if claimed.CompareAndSwap(false, true) {
+				others()
+				close(done)
+			}
+		}()
+	}
+	res.DKIM = c.dkim.VerifyMessage(ctx, msg)
+	if hasIP {
+		if claimed.CompareAndSwap(false, true) {
+			others()
+		} else {
+			<-done
 		}
 	}
-	// DKIM on this goroutine: it is the most CPU of the lot.
-	res.DKIM = c.dkim.VerifyMessage(ctx, msg)
-	wg.Wait()
 
 	// DMARC with the SPF (MAIL FROM) and DKIM outcomes as plain values.
 	var spfOut dmarc.SPFOutcome

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -271,4 +272,44 @@ func TestSymbols(t *testing.T) {
 	_, err = New(Options{})
 	require.Error(t, err)
 	require.True(t, errors.Is(ErrNoClientIP, ErrNoClientIP))
+}
+
+func TestConcurrencyModes(t *testing.T) {
+	good, _ := keys(t)
+	srv := dnstest.New(t, testZone(t))
+	r := newResolver(t, srv, true)
+	msg := newMessage(t, sign(t, message(2000), "example.com", "s1", good), "192.0.2.10", "mail.example.com", "bounce@example.com")
+	var want []string
+	for _, mode := range []Concurrency{ConcurrencyAuto, ConcurrencyAlways, ConcurrencyNever} {
+		c, err := New(Options{Resolver: r, Concurrency: mode})
+		require.NoError(t, err)
+		for range 20 {
+			sigs, err := c.Check(context.Background(), msg, nil)
+			require.NoError(t, err)
+			var got []string
+			for _, s := range sigs {
+				got = append(got, s.Symbol)
+			}
+			if want == nil {
+				want = got
+			}
+			require.Equal(t, want, got, "every mode gives the same signals")
+		}
+		if mode == ConcurrencyAuto {
+			// Cached answers: the average fell below the threshold.
+			require.Less(t, c.othersNs.Load(), int64(slowOthers))
+		}
+	}
+	// Slow DNS pushes the average up again, so the next message runs
+	// SPF, HELO and iprev beside DKIM.
+	c, err := New(Options{Resolver: newResolver(t, srv, false)})
+	require.NoError(t, err)
+	c.othersNs.Store(0)
+	srv.SetFault("example.com", 0, dnstest.Fault{Delay: 30 * time.Millisecond})
+	defer srv.SetFault("example.com", 0, dnstest.Fault{})
+	for range 3 {
+		_, err := c.Evaluate(context.Background(), msg)
+		require.NoError(t, err)
+	}
+	require.GreaterOrEqual(t, c.othersNs.Load(), int64(slowOthers))
 }
