@@ -992,7 +992,11 @@ func domainShown(text []byte) string {
 		return ""
 	}
 	if h := hostOf(t); h != "" {
-		return plausibleHost(h)
+		// An explicit URL shows its host whatever the suffix.
+		if strings.Contains(h, ".") && !strings.ContainsAny(h, " \t<>\"") {
+			return h
+		}
+		return ""
 	}
 	if strings.ContainsAny(t, " \t") {
 		return ""

@@ -147,6 +147,19 @@ func scanText(s string, ts *textStats) {
 					ts.invisible += w.pendingInvisible
 				}
 				w.prev, w.pendingInvisible = scriptLatin, 0
+				// Fast path: the rest of a run of ASCII letters.
+				for i++; i < len(s) && s[i] < utf8.RuneSelf; i++ {
+					cl := asciiClass[s[i]]
+					if cl == acLower {
+						w.letters++
+					} else if cl == acUpper {
+						w.letters++
+						w.upper++
+					} else {
+						break
+					}
+				}
+				continue
 			}
 			i++
 			continue
