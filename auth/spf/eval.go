@@ -23,8 +23,6 @@ const (
 	maxDepth = maxLookups + 2
 )
 
-var errInvalidIP = errors.New("spf: invalid client IP address")
-
 // evaluator is the state of one check.
 type evaluator struct {
 	c   *Checker
@@ -87,7 +85,7 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo s
 	d, ok := checkDomain(domain)
 	res.Domain = d
 	if !e.ip.IsValid() {
-		res.Code, res.Err = None, errInvalidIP
+		res.Code, res.Err = None, ErrInvalidIP
 		e.step(0, d, "", "", "not checked", "invalid client IP address")
 		res.Trace = e.trace
 		return res

@@ -239,7 +239,7 @@ func TestBehaviour(t *testing.T) {
 	t.Run("invalid client address", func(t *testing.T) {
 		res := c.Check(ctx, netip.Addr{}, "h.example", "a@helo.example")
 		require.Equal(t, None, res.Code)
-		require.Error(t, res.Err)
+		require.ErrorIs(t, res.Err, ErrInvalidIP)
 	})
 	t.Run("multiple records", func(t *testing.T) {
 		res := c.Check(ctx, ip("192.0.2.1"), "h.example", "a@multi.example")

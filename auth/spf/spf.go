@@ -98,6 +98,9 @@ var (
 	// ErrInvalidDomain: the domain to check is not a multi-label domain
 	// name (section 4.3). Carried by None results.
 	ErrInvalidDomain = errors.New("spf: not a valid domain name")
+	// ErrInvalidIP: the client address is the zero netip.Addr. Carried by
+	// None results: nothing was checked.
+	ErrInvalidIP = errors.New("spf: invalid client IP address")
 )
 
 // SyntaxError describes a syntax error in an SPF record. It matches
@@ -155,8 +158,8 @@ type Result struct {
 	// explanation. It is third-party text: show it, never trust it.
 	Explanation string
 	// Err says why the result is TempError or PermError, or why it is
-	// None when the domain was not a valid name (ErrInvalidDomain). It is
-	// nil otherwise. TempError wraps the dnsutil error or context error;
+	// None when nothing could be checked (ErrInvalidDomain, ErrInvalidIP).
+	// It is nil otherwise. TempError wraps the dnsutil error or context error;
 	// PermError matches ErrSyntax, ErrLookupLimit, ErrVoidLimit,
 	// ErrMXLimit, ErrLoop, ErrMultipleRecords or ErrNoRecord.
 	Err error
@@ -265,8 +268,8 @@ type Options struct {
 	RecordCache int
 }
 
-// Checker evaluates SPF policies. It is safe for concurrent use and holds
-// no per-check state.
+// Checker evaluates SPF policies. It is safe for concurrent use; besides
+// its options it keeps only a bounded cache of parsed records.
 type Checker struct {
 	resolver dnsutil.Resolver
 	opts     Options
