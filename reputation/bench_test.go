@@ -1,6 +1,7 @@
 package reputation
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -235,4 +236,33 @@ type countWriter int
 func (c *countWriter) Write(p []byte) (int, error) {
 	*c += countWriter(len(p))
 	return len(p), nil
+}
+
+// BenchmarkEstimate reads one key's reputation.
+func BenchmarkEstimate(b *testing.B) {
+	c, _, _ := warmChecker(b, Options{}, 10000)
+	ctx := context.Background()
+	k := DomainKey("sender8.example")
+	b.ReportAllocs()
+	done := reportCPU(b)
+	for b.Loop() {
+		if _, err := c.Estimate(ctx, k); err != nil {
+			b.Fatal(err)
+		}
+	}
+	done()
+}
+
+// BenchmarkLoad is loading a snapshot of 100,000 keys.
+func BenchmarkLoad(b *testing.B) {
+	s := NewMemStore(MemStoreOptions{})
+	fillStore(b, s, 100_000)
+	var buf bytes.Buffer
+	require.NoError(b, s.Save(&buf))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := NewMemStore(MemStoreOptions{}).Load(bytes.NewReader(buf.Bytes())); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
