@@ -435,3 +435,43 @@ func TestConcurrentLearnAndCheck(t *testing.T) {
 	require.Equal(t, Known, est.State)
 	require.Greater(t, est.Evidence(), 1000.0)
 }
+
+// Loading a snapshot while checks and reports run swaps the whole state at
+// once: no race, no error, no torn state.
+func TestConcurrentLoad(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	store := NewMemStore(MemStoreOptions{MaxKeys: 2000, Shards: 4})
+	c := newChecker(t, clk, Options{Store: store})
+	populate(t, c, clk, 100)
+	var snap strings.Builder
+	require.NoError(t, store.Save(&snap))
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := range 300 {
+				ip := netip.AddrFrom4([4]byte{198, 19, byte(w), byte(i)})
+				if _, err := c.CheckIP(ctx, ip, "a.example", "b.example"); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := c.LearnIP(ctx, ip, []string{"a.example"}, mailscore.Spam, mailscore.SourceTrap); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 30 {
+			if err := store.Load(strings.NewReader(snap.String())); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	require.LessOrEqual(t, store.Len(), 2000)
+	_, err := c.Estimate(ctx, DomainKey("a.example"))
+	require.NoError(t, err)
+}
