@@ -48,3 +48,26 @@ func BenchmarkCheckWarm(b *testing.B) {
 		}
 	}
 }
+
+// TestWarmCheckAllocations holds the warm-cache check to its allocation
+// budget (15), which, unlike time, does not depend on the machine's load.
+func TestWarmCheckAllocations(t *testing.T) {
+	srv := dnstest.New(t, benchZone)
+	client, err := dnsutil.New(dnsutil.Options{Servers: []string{srv.Addr()}, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(client, Options{})
+	ctx := context.Background()
+	ip := netip.MustParseAddr("192.0.2.77")
+	if res := c.Check(ctx, ip, "mail.example.com", "bob@example.com"); res.Code != Pass {
+		t.Fatal(res.Summary())
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		c.Check(ctx, ip, "mail.example.com", "bob@example.com")
+	})
+	t.Logf("%.0f allocations per warm check", allocs)
+	if allocs > 15 {
+		t.Errorf("%.0f allocations per warm check, budget 15", allocs)
+	}
+}
