@@ -308,8 +308,7 @@ func TestFollowSSRF(t *testing.T) {
 
 	// Redirects to the inside, from a server the test allows exactly
 	// (by address and port), loopback still not allowed.
-	var entry *testServer
-	entry = newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	entry := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 	})
 	f = testFollower(t, FollowerOptions{AnyPort: true, AllowAddrPorts: []netip.AddrPort{entry.addrPort()}})

@@ -48,8 +48,10 @@ func confusable(r rune) (rune, bool) {
 		return 'e', true
 	case 'һ', 'Һ':
 		return 'h', true
-	case 'і', 'ї', 'ӏ':
+	case 'і', 'ї':
 		return 'i', true
+	case 'ӏ', 'Ӏ', 'ǀ', '|':
+		return 'l', true
 	case 'ј':
 		return 'j', true
 	case 'к', 'κ':
