@@ -1,10 +1,11 @@
 // Package auth runs the sender authentication checks of one message as a
 // single mailscore Check named "auth": SPF for MAIL FROM and for HELO (RFC
 // 7208), DKIM (RFC 6376), DMARC (RFC 9989 or RFC 7489) and iprev (RFC 8601
-// section 3). The independent checks run concurrently; DMARC runs when SPF
-// and DKIM are done, with their results. It emits signals with default
-// weights (see Symbols) and the Authentication-Results field for the
-// message.
+// section 3). SPF and iprev run beside DKIM while DNS answers are slow (see
+// Concurrency); DMARC runs when SPF and DKIM are done, with their results
+// as plain values. It emits signals with default weights (see Symbols) and
+// the Authentication-Results field for the message (RFC 8601, through
+// package authres).
 //
 // Signals of domains that authenticated carry Key{KeyAuthDomain, domain}
 // and Key{KeyOrgDomain, registrable domain}; DMARC signals carry

@@ -283,7 +283,7 @@ func TestConcurrencyModes(t *testing.T) {
 	for _, mode := range []Concurrency{ConcurrencyAuto, ConcurrencyAlways, ConcurrencyNever} {
 		c, err := New(Options{Resolver: r, Concurrency: mode})
 		require.NoError(t, err)
-		for range 20 {
+		for range 40 {
 			sigs, err := c.Check(context.Background(), msg, nil)
 			require.NoError(t, err)
 			var got []string

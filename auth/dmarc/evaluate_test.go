@@ -15,7 +15,7 @@ import (
 func newTestVerifier(t *testing.T, zone string, opts Options) (*Verifier, *dnstest.Server) {
 	t.Helper()
 	srv := dnstest.New(t, zone)
-	r, err := dnsutil.New(dnsutil.Options{Servers: []string{srv.Addr()}, Attempts: 1, Timeout: 300 * time.Millisecond, Cache: dnsutil.CacheOptions{Size: -1}})
+	r, err := dnsutil.New(dnsutil.Options{Servers: []string{srv.Addr()}, Attempts: 1, Timeout: time.Second, Cache: dnsutil.CacheOptions{Size: -1}})
 	require.NoError(t, err)
 	return New(r, opts), srv
 }

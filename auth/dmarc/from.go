@@ -397,5 +397,10 @@ func NormalizeDomain(d string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %w", ErrBadDomain, d, err)
 	}
+	// IDNA mapping can delete characters (U+034F, say), leaving nothing
+	// or an empty label.
+	if a == "" || a[0] == '.' || a[len(a)-1] == '.' || strings.Contains(a, "..") {
+		return "", fmt.Errorf("%w: %q maps to the empty or malformed %q", ErrBadDomain, d, a)
+	}
 	return strings.ToLower(a), nil
 }

@@ -32,7 +32,7 @@ v6.example.com. IN A 192.0.2.99
 
 func newChecker(t *testing.T, opts Options) (*Checker, *dnstest.Server) {
 	srv := dnstest.New(t, zone)
-	r, err := dnsutil.New(dnsutil.Options{Servers: []string{srv.Addr()}, Attempts: 1, Timeout: 300 * time.Millisecond, Cache: dnsutil.CacheOptions{Size: -1}})
+	r, err := dnsutil.New(dnsutil.Options{Servers: []string{srv.Addr()}, Attempts: 1, Timeout: time.Second, Cache: dnsutil.CacheOptions{Size: -1}})
 	require.NoError(t, err)
 	return New(r, opts), srv
 }
