@@ -98,37 +98,62 @@ type relaxedValue struct {
 
 func (r *relaxedValue) write(s []byte) {
 	w := r.w
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case ' ', '\t':
-			r.space = true
-			continue
-		case '\r', '\n':
-			// Unfolding removes the line break; the WSP that must follow
-			// it in a folded field is reduced above. A line break at the
-			// very end is the field's own and not part of the value.
-			continue
+	for len(s) > 0 {
+		// The output of a chunk is at most one octet longer than the
+		// chunk (a space held back from before it), so write straight
+		// into the buffer.
+		if len(w.buf)-w.n < 2 {
+			w.flush()
 		}
-		if r.space && r.started {
-			w.writeByte(' ')
+		chunk := s[:min(len(s), len(w.buf)-w.n-1)]
+		s = s[len(chunk):]
+		buf := w.buf[w.n:]
+		n := 0
+		for _, c := range chunk {
+			if c <= ' ' {
+				switch c {
+				case ' ', '\t':
+					r.space = true
+					continue
+				case '\r', '\n':
+					// Unfolding removes line breaks; the WSP after one
+					// is reduced like any other.
+					continue
+				}
+			}
+			if r.space {
+				if r.started {
+					buf[n] = ' '
+					n++
+				}
+				r.space = false
+			}
+			r.started = true
+			buf[n] = c
+			n++
 		}
-		r.space = false
-		r.started = true
-		w.writeByte(c)
+		w.n += n
 	}
 }
 
 // writeRelaxedName writes a field name lower-cased, then the colon.
 func writeRelaxedName(w *hashBuf, name string) {
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+	if len(w.buf)-w.n < len(name)+1 {
+		w.flush()
+		if len(name)+1 > len(w.buf) { // not for names within limits
+			for i := 0; i < len(name); i++ {
+				w.writeByte(lower(name[i]))
+			}
+			w.writeByte(':')
+			return
 		}
-		w.writeByte(c)
 	}
-	w.writeByte(':')
+	buf := w.buf[w.n : w.n+len(name)+1]
+	for i := 0; i < len(name); i++ {
+		buf[i] = lower(name[i])
+	}
+	buf[len(name)] = ':'
+	w.n += len(name) + 1
 }
 
 // writeRelaxedHeader writes a whole field canonicalized with "relaxed",
@@ -204,8 +229,19 @@ func (c *bodyCanon) Write(p []byte) (int, error) {
 	sc := spaceScan{tab: -2, dbl: -2}
 	i := 0
 	for i < len(p) {
-		if !c.lineContent && !c.pendingCR && !c.pendingSpace && c.pendingEmpty == 0 {
+		if !c.lineContent && !c.pendingCR && !c.pendingSpace {
+			// At the start of a line: an empty line is held back; a run
+			// of clean lines goes out as it is, after the empty lines
+			// before it.
+			if p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n' {
+				c.pendingEmpty++
+				i += 2
+				continue
+			}
 			if end := c.cleanLines(p, i, &sc); end > i {
+				for ; c.pendingEmpty > 0; c.pendingEmpty-- {
+					c.out(crlf)
+				}
 				c.out(p[i:end])
 				i = end
 				continue

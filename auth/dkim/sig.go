@@ -178,11 +178,10 @@ func parseSignature(value string, sig *signature, r *Result, now time.Time, skew
 	// dns/txt must be among them.
 	if hasQ {
 		found := false
-		for m := range strings.SplitSeq(q, ":") {
-			if m = strings.TrimFunc(m, isFWS); strings.EqualFold(m, "dns/txt") || allowSHA1 && m == "dns" {
-				found = true
-				break
-			}
+		for rest := q; rest != "" && !found; {
+			var m string
+			m, rest = nextItem(rest)
+			found = strings.EqualFold(m, "dns/txt") || allowSHA1 && m == "dns"
 		}
 		if !found {
 			return errorf(ErrQueryMethod, "q=%s", q)
@@ -215,15 +214,19 @@ func parseSignature(value string, sig *signature, r *Result, now time.Time, skew
 
 	// h= (section 3.5; 6.1.1: From must be signed).
 	n, from := 0, false
-	for name := range strings.SplitSeq(h, ":") {
-		name = strings.TrimFunc(name, isFWS)
+	for rest := h; ; {
+		var name string
+		name, rest = nextItem(rest)
 		if !isFieldName(name) {
 			return errorf(ErrSyntax, "h=: bad field name %q", name)
 		}
 		if n++; n > MaxSignedHeaders {
 			return errorf(ErrSyntax, "%w: h= has more than %d entries", ErrLimit, MaxSignedHeaders)
 		}
-		from = from || strings.EqualFold(name, "From")
+		from = from || len(name) == 4 && strings.EqualFold(name, "From")
+		if rest == "" {
+			break
+		}
 	}
 	if !from {
 		return newError(ErrFromNotSigned, "")

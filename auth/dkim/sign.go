@@ -194,7 +194,7 @@ func containsFold(list []string, s string) bool {
 // hashed as it streams.
 func (s *Signer) Sign(r io.Reader) (string, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
-	hdr, err := readHeader(br, mailscore.DefaultMaxHeaderSize)
+	hdr, err := readHeader(br, nil, mailscore.DefaultMaxHeaderSize)
 	if err != nil {
 		return "", err
 	}

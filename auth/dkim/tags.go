@@ -1,6 +1,11 @@
 package dkim
 
-import "fmt"
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"strings"
+)
 
 // tag is one tag-spec of a tag-list (RFC 6376 section 3.2).
 type tag struct {
@@ -67,14 +72,16 @@ func (sc *tagScanner) next() (tag, bool) {
 	}
 	i++
 	vstart := i
-	end := vstart
-	for end < len(s) && s[end] != ';' {
-		c := s[end]
-		if c < 0x21 && !isWSPOrCRLF(c) || c == 0x7f {
-			sc.err = fmt.Errorf("%q: control character 0x%02x in value", name, c)
-			return tag{}, false
-		}
-		end++
+	end := len(s)
+	if j := strings.IndexByte(s[vstart:], ';'); j >= 0 {
+		end = vstart + j
+	}
+	// Control characters are refused; base64 values (b=, bh=, p=) are
+	// left to their decoder, which refuses them too.
+	if name == "b" || name == "bh" || name == "p" {
+	} else if c, bad := findCTL(s[vstart:end]); bad {
+		sc.err = fmt.Errorf("%q: control character 0x%02x in value", name, c)
+		return tag{}, false
 	}
 	// Trim FWS around the value.
 	a, b := vstart, end
@@ -135,69 +142,105 @@ func parseDecimal(s string, maxDigits int) (int64, bool) {
 }
 
 // decodeBase64 decodes RFC 6376 base64 (section 2.10: FWS may appear
-// anywhere and is ignored) into dst, returning the decoded bytes. It fails
-// when dst is too small or the text is not base64.
+// anywhere and is ignored; the padding may be left out) into dst,
+// returning the decoded octets. It fails when dst is too small or the text
+// is not base64.
 func decodeBase64(dst []byte, s string) ([]byte, error) {
-	var quad [4]byte
-	n, q, pad := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		var v byte
-		switch {
-		case 'A' <= c && c <= 'Z':
-			v = c - 'A'
-		case 'a' <= c && c <= 'z':
-			v = c - 'a' + 26
-		case '0' <= c && c <= '9':
-			v = c - '0' + 52
-		case c == '+':
-			v = 62
-		case c == '/':
-			v = 63
-		case c == '=':
-			pad++
-			continue
-		case isWSPOrCRLF(c):
-			continue
-		default:
-			return nil, fmt.Errorf("invalid base64 character %q", c)
+	// Copy the text without FWS, a line at a time, then let
+	// encoding/base64 decode it.
+	var buf [MaxRSABits/6 + 64]byte
+	n := 0
+	for s != "" {
+		line := s
+		if j := strings.IndexByte(s, '\n'); j >= 0 {
+			line, s = s[:j], s[j+1:]
+		} else {
+			s = ""
 		}
-		if pad > 0 {
-			return nil, fmt.Errorf("base64 data after padding")
+		for line != "" && isWSPOrCRLF(line[0]) {
+			line = line[1:]
 		}
-		quad[q] = v
-		q++
-		if q == 4 {
-			if n+3 > len(dst) {
-				return nil, fmt.Errorf("base64 value too long")
+		for line != "" && isWSPOrCRLF(line[len(line)-1]) {
+			line = line[:len(line)-1]
+		}
+		if strings.IndexByte(line, ' ') >= 0 || strings.IndexByte(line, '\t') >= 0 || strings.IndexByte(line, '\r') >= 0 {
+			// White space inside a line: octet by octet.
+			for i := 0; i < len(line); i++ {
+				if c := line[i]; !isWSPOrCRLF(c) {
+					if n == len(buf) {
+						return nil, fmt.Errorf("base64 value too long")
+					}
+					buf[n] = c
+					n++
+				}
 			}
-			dst[n] = quad[0]<<2 | quad[1]>>4
-			dst[n+1] = quad[1]<<4 | quad[2]>>2
-			dst[n+2] = quad[2]<<6 | quad[3]
-			n += 3
-			q = 0
+			continue
+		}
+		if n+len(line) > len(buf) {
+			return nil, fmt.Errorf("base64 value too long")
+		}
+		n += copy(buf[n:], line)
+	}
+	text := buf[:n]
+	enc := base64.StdEncoding
+	if n%4 != 0 && bytes.IndexByte(text, '=') < 0 {
+		enc = base64.RawStdEncoding
+	}
+	if enc.DecodedLen(n) > len(dst) {
+		return nil, fmt.Errorf("base64 value too long")
+	}
+	m, err := enc.Decode(dst, text)
+	if err != nil {
+		return nil, fmt.Errorf("invalid base64: %v", err)
+	}
+	return dst[:m], nil
+}
+
+// nextItem returns the first item of a colon-separated list, without the
+// FWS around it, and the rest of the list ("" at its end).
+func nextItem(list string) (item, rest string) {
+	j := strings.IndexByte(list, ':')
+	if j < 0 {
+		item, rest = list, ""
+	} else {
+		item, rest = list[:j], list[j+1:]
+	}
+	a, b := 0, len(item)
+	for a < b && isWSPOrCRLF(item[a]) {
+		a++
+	}
+	for b > a && isWSPOrCRLF(item[b-1]) {
+		b--
+	}
+	return item[a:b], rest
+}
+
+// findCTL returns the first control character in s other than the WSP,
+// CR and LF of folding white space, eight octets at a time.
+func findCTL(s string) (byte, bool) {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// High bit of each octet below 0x21 or equal to 0x7f (exact for
+		// octets below 0x80; octets from 0x80 have their own high bit
+		// cleared by the final mask).
+		lo := ^((x & 0x7f7f7f7f7f7f7f7f) + 0x5f5f5f5f5f5f5f5f) & ^x & 0x8080808080808080
+		y := x ^ 0x7f7f7f7f7f7f7f7f
+		del := ^((y & 0x7f7f7f7f7f7f7f7f) + 0x7f7f7f7f7f7f7f7f | y) & 0x8080808080808080
+		if lo|del == 0 {
+			continue
+		}
+		for _, c := range []byte(s[i : i+8]) {
+			if c < 0x21 && !isWSPOrCRLF(c) || c == 0x7f {
+				return c, true
+			}
 		}
 	}
-	switch q {
-	case 0:
-		if pad != 0 {
-			return nil, fmt.Errorf("bad base64 padding")
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x21 && !isWSPOrCRLF(c) || c == 0x7f {
+			return c, true
 		}
-	case 2:
-		if pad != 0 && pad != 2 || n+1 > len(dst) {
-			return nil, fmt.Errorf("bad base64 ending")
-		}
-		dst[n] = quad[0]<<2 | quad[1]>>4
-		n++
-	case 3:
-		if pad > 1 || n+2 > len(dst) {
-			return nil, fmt.Errorf("bad base64 ending")
-		}
-		dst[n] = quad[0]<<2 | quad[1]>>4
-		dst[n+1] = quad[1]<<4 | quad[2]>>2
-		n += 2
-	default:
-		return nil, fmt.Errorf("truncated base64")
 	}
-	return dst[:n], nil
+	return 0, false
 }

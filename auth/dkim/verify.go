@@ -47,6 +47,8 @@ const (
 	MaxKeyRecordSize = 8 << 10
 	// DefaultKeyCacheSize is how many parsed keys a Verifier keeps.
 	DefaultKeyCacheSize = 1024
+
+	maxSingletons = 32 // Options.SingletonHeaders, From included
 )
 
 // DefaultSingletonHeaders are the header fields a signature must sign as
@@ -145,6 +147,9 @@ func NewVerifier(opts Options) (*Verifier, error) {
 		singles = defaultSingletonHeaders
 	}
 	v.singles = []string{"From"}
+	if len(singles) >= maxSingletons {
+		return nil, fmt.Errorf("dkim: more than %d SingletonHeaders", maxSingletons-1)
+	}
 	for _, n := range singles {
 		if !isFieldName(n) {
 			return nil, fmt.Errorf("dkim: SingletonHeaders: bad field name %q", n)
@@ -163,6 +168,10 @@ func NewVerifier(opts Options) (*Verifier, error) {
 
 // scratch is the working memory of one verification, pooled.
 type scratch struct {
+	st   verification
+	jobs []bodyJob
+	br   *bufio.Reader // for Verify
+	hdr  []byte        // the header read by Verify
 	h    hash.Hash
 	hb   hashBuf
 	bc   bodyCanon
@@ -214,18 +223,23 @@ func (st *verification) fail(s *sigState, status Status, err error) {
 
 // start parses the signatures of a header and fetches their keys. It
 // returns nil for a message without signatures.
-func (v *Verifier) start(ctx context.Context, fields []mailscore.Field) *verification {
+//
+// sc is the scratch memory to use; it is released by check, or here when
+// there is nothing to verify.
+func (v *Verifier) start(ctx context.Context, sc *scratch, fields []mailscore.Field) *verification {
 	n := 0
 	for i := range fields {
 		if isSignatureField(fields[i].Name) {
 			n++
 		}
 	}
+	st := &sc.st
+	*st = verification{v: v, sc: sc, fields: fields, jobs: sc.jobs[:0]}
 	if n == 0 {
+		st.release()
 		return nil
 	}
-	sc := v.scratch.Get().(*scratch)
-	st := &verification{v: v, sc: sc, fields: fields, results: make([]Result, n)}
+	st.results = make([]Result, n)
 	live := min(n, v.maxSigs)
 	if live <= len(sc.sigs) {
 		st.sigs = sc.sigs[:live]
@@ -477,9 +491,6 @@ func (st *verification) plan() {
 				job.hb, job.bc = &hashBuf{h: sha256.New()}, &bodyCanon{}
 			}
 			job.bc.reset(job.hb, job.relaxed, limit)
-			if st.jobs == nil {
-				st.jobs = make([]bodyJob, 0, 2)
-			}
 			st.jobs = append(st.jobs, job)
 		}
 		s.body = j
@@ -554,25 +565,36 @@ func (st *verification) check(ctx context.Context) []Result {
 		r.Status = StatusPass
 		s.live = false
 	}
+	results := st.results
 	st.release()
-	return st.results
+	return results
 }
 
 // legacySHA1 returns a SHA-1 hash, for the tests' legacy mode only.
 func legacySHA1() hash.Hash { return sha1.New() }
 
-// release returns the scratch memory to the pool.
+// release returns the scratch memory to the pool, keeping its buffers.
 func (st *verification) release() {
-	if st.sc == nil {
+	sc := st.sc
+	if sc == nil {
 		return
 	}
-	for i := range st.sc.sigs {
-		st.sc.sigs[i].res, st.sc.sigs[i].key = nil, nil
+	for i := range sc.sigs {
+		sc.sigs[i].res, sc.sigs[i].key = nil, nil
 	}
-	st.sc.hb.h = nil
-	st.sc.bc = bodyCanon{}
-	st.v.scratch.Put(st.sc)
-	st.sc = nil
+	clear(st.jobs[:cap(st.jobs)])
+	sc.jobs = st.jobs[:0]
+	sc.hb.h = nil
+	sc.bc = bodyCanon{}
+	if sc.br != nil {
+		sc.br.Reset(nil)
+	}
+	if cap(sc.hdr) > 64<<10 {
+		sc.hdr = nil // do not keep a huge header's buffer
+	}
+	v := st.v
+	sc.st = verification{} // st is &sc.st
+	v.scratch.Put(sc)
 }
 
 // hashHeader hashes the header fields h= names, then the signature field
@@ -609,14 +631,9 @@ func hashSignedFields(w *hashBuf, fields []mailscore.Field, h string, relaxed bo
 	if self >= 0 {
 		used[self/64] |= 1 << (self % 64)
 	}
-	for len(h) > 0 {
+	for h != "" {
 		var name string
-		if j := strings.IndexByte(h, ':'); j >= 0 {
-			name, h = h[:j], h[j+1:]
-		} else {
-			name, h = h, ""
-		}
-		name = strings.TrimFunc(name, isFWS)
+		name, h = nextItem(h)
 		for j := len(fields) - 1; j >= 0; j-- {
 			if used[j/64]&(1<<(j%64)) != 0 {
 				continue
@@ -639,9 +656,32 @@ func hashSignedFields(w *hashBuf, fields []mailscore.Field, h string, relaxed bo
 // undersigned reports the first of the singleton header fields that h=
 // signs but fewer times than the message has it.
 func (v *Verifier) undersigned(fields []mailscore.Field, h string) (string, bool) {
-	for _, name := range v.singles {
-		signed := countNames(h, name)
-		if signed > 0 && countFields(fields, name) > signed {
+	var signed [maxSingletons]int
+	found := false
+	for h != "" {
+		var e string
+		e, h = nextItem(h)
+		for i, name := range v.singles {
+			if len(e) == len(name) && strings.EqualFold(e, name) {
+				signed[i]++
+				found = true
+			}
+		}
+	}
+	if !found {
+		return "", false
+	}
+	var present [maxSingletons]int
+	for j := range fields {
+		f := fields[j].Name
+		for i, name := range v.singles {
+			if signed[i] > 0 && len(f) == len(name) && strings.EqualFold(f, name) {
+				present[i]++
+			}
+		}
+	}
+	for i, name := range v.singles {
+		if present[i] > signed[i] && signed[i] > 0 {
 			return name, true
 		}
 	}
@@ -650,8 +690,10 @@ func (v *Verifier) undersigned(fields []mailscore.Field, h string) (string, bool
 
 func countNames(h, name string) int {
 	n := 0
-	for e := range strings.SplitSeq(h, ":") {
-		if strings.EqualFold(strings.TrimFunc(e, isFWS), name) {
+	for h != "" {
+		var e string
+		e, h = nextItem(h)
+		if len(e) == len(name) && strings.EqualFold(e, name) {
 			n++
 		}
 	}
@@ -671,7 +713,7 @@ func countFields(fields []mailscore.Field, name string) int {
 // VerifyMessage verifies every DKIM-Signature of a parsed message, in header
 // order, one Result each; none when the message is unsigned.
 func (v *Verifier) VerifyMessage(ctx context.Context, msg *mailscore.Message) []Result {
-	st := v.start(ctx, msg.Header.Fields())
+	st := v.start(ctx, v.scratch.Get().(*scratch), msg.Header.Fields())
 	if st == nil {
 		return nil
 	}
@@ -690,24 +732,32 @@ func (v *Verifier) VerifyMessage(ctx context.Context, msg *mailscore.Message) []
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 	maxSize := limitOr(v.opts.Limits.MaxSize, mailscore.DefaultMaxSize)
 	maxHeader := limitOr(v.opts.Limits.MaxHeaderSize, mailscore.DefaultMaxHeaderSize)
-	br := bufio.NewReaderSize(r, 32<<10)
-	hdr, err := readHeader(br, maxHeader)
+	sc := v.scratch.Get().(*scratch)
+	if sc.br == nil {
+		sc.br = bufio.NewReaderSize(r, 4096)
+	} else {
+		sc.br.Reset(r)
+	}
+	hdr, err := readHeader(sc.br, sc.hdr[:0], maxHeader)
+	sc.hdr = hdr
+	var msg *mailscore.Message
+	if err == nil {
+		msg, err = mailscore.NewMessage(mailscore.Envelope{}, hdr, v.opts.Limits)
+	}
 	if err != nil {
+		sc.st.sc, sc.st.v = sc, v
+		sc.st.release()
 		return nil, err
 	}
-	msg, err := mailscore.NewMessage(mailscore.Envelope{}, hdr, v.opts.Limits)
-	if err != nil {
-		return nil, err
-	}
-	st := v.start(ctx, msg.Header.Fields())
+	st := v.start(ctx, sc, msg.Header.Fields())
 	if st == nil {
 		return nil, nil
 	}
 	st.plan()
 	if len(st.jobs) > 0 {
-		body := &limitWriter{w: st, n: int64(len(hdr)), max: int64(maxSize)}
+		body := limitWriter{w: st, n: int64(len(hdr)), max: int64(maxSize)}
 		_, _ = body.Write(msg.Body()) // body octets read with the header, if any
-		if _, err := br.WriteTo(body); err != nil {
+		if _, err := sc.br.WriteTo(&body); err != nil {
 			st.release()
 			if body.err != nil {
 				return nil, body.err
@@ -744,13 +794,12 @@ func limitOr(v, def int) int {
 }
 
 // readHeader reads the header section and the blank line after it (or
-// everything, if there is none), refusing more than max octets.
-func readHeader(br *bufio.Reader, max int) ([]byte, error) {
-	var hdr []byte
+// everything, if there is none) into hdr, refusing more than max octets.
+func readHeader(br *bufio.Reader, hdr []byte, max int) ([]byte, error) {
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(hdr)+len(line) > max {
-			return nil, &mailscore.LimitError{Kind: mailscore.ErrHeaderTooLarge, Limit: max, Offset: max}
+			return hdr, &mailscore.LimitError{Kind: mailscore.ErrHeaderTooLarge, Limit: max, Offset: max}
 		}
 		if hdr == nil {
 			hdr = make([]byte, 0, 4096)
@@ -762,7 +811,7 @@ func readHeader(br *bufio.Reader, max int) ([]byte, error) {
 		case err == io.EOF:
 			return hdr, nil
 		case err != nil:
-			return nil, fmt.Errorf("dkim: reading message: %w", err)
+			return hdr, fmt.Errorf("dkim: reading message: %w", err)
 		}
 		if n := len(line); n == 1 || n == 2 && line[0] == '\r' {
 			// A blank line, unless it is the tail of a long line.
