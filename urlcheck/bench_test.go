@@ -1,9 +1,12 @@
 package urlcheck
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mailscore/mailscore"
 )
 
 // newsletterHTML builds a 10 KB HTML part shaped like a marketing mail: a
@@ -63,5 +66,52 @@ func BenchmarkNormalize(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// plainText builds a 10 KB plain-text part: prose with a link every few
+// lines, like the text alternative of a newsletter.
+func plainText(size int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, "Item %d: our new model is lighter, faster and cheaper than last year's, and it ships free.\n", i)
+		if i%3 == 0 {
+			fmt.Fprintf(&b, "Read more: https://click.shop-mail.example/ls/click?upn=Xy%dZ&utm_source=newsletter\n", i)
+		}
+	}
+	return b.String()
+}
+
+func BenchmarkExtractText10K(b *testing.B) {
+	text := plainText(10 << 10)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n = len(ExtractText(text, ExtractOptions{}))
+	}
+	b.ReportMetric(float64(n), "links")
+}
+
+// BenchmarkCheckNoDNS is the Checker on a multipart message with the 10 KB
+// HTML part and its text alternative, without DNS: extraction, the
+// checks on the links themselves, and the reputation lookups.
+func BenchmarkCheckNoDNS(b *testing.B) {
+	raw := "From: news@shop.example\r\nSubject: sale\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=x\r\n\r\n" +
+		"--x\r\nContent-Type: text/plain\r\n\r\n" + plainText(4<<10) + "\r\n--x\r\nContent-Type: text/html\r\n\r\n" + newsletterHTML(10<<10) + "\r\n--x--\r\n"
+	c, err := New(nil, Options{Protected: []string{"paypal.com", "shop.example"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		msg, err := mailscore.NewMessage(mailscore.Envelope{}, []byte(raw), mailscore.Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Check(ctx, msg, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -172,6 +172,12 @@ func (c *hostCache) get(h string) (full, icann string) {
 	return full, icann
 }
 
+// domainCount counts the links kept of one registered domain (or host).
+type domainCount struct {
+	d string
+	n [OriginBare + 1]uint16 // by origin
+}
+
 type extractor struct {
 	opts      ExtractOptions
 	links     []Link
@@ -184,11 +190,15 @@ type extractor struct {
 	truncated bool
 	collected int // distinct links seen, kept or not
 	sizeHint  int // expected number of links, to size the slices once
+	domains   []domainCount
+	domBuf    [16]domainCount
 	cache     hostCache
 }
 
 func newExtractor(opts ExtractOptions) *extractor {
-	return &extractor{opts: opts.resolved(), seed: maphash.MakeSeed()}
+	e := &extractor{opts: opts.resolved(), seed: maphash.MakeSeed()}
+	e.domains = e.domBuf[:0]
+	return e
 }
 
 // hash hashes a link's identity: scheme, user (mailto only), host, port
@@ -257,6 +267,36 @@ func (e *extractor) keep(u URL, o Origin, via string, depth int) {
 		return
 	}
 	e.collected++
+	// A domain that already has MaxPerDomain links at least as important
+	// gets no more: finish would drop them.
+	d := u.Domain
+	if d == "" {
+		d = u.Host
+	}
+	di := 0
+	for di < len(e.domains) && e.domains[di].d != d {
+		di++
+	}
+	if di == len(e.domains) {
+		if len(e.domains) < 256 {
+			e.domains = append(e.domains, domainCount{d: d})
+		} else {
+			di = -1
+		}
+	}
+	if di >= 0 {
+		dc := &e.domains[di]
+		ahead := 0
+		for k := Origin(0); k <= o && int(k) < len(dc.n); k++ {
+			ahead += int(dc.n[k])
+		}
+		if ahead >= e.opts.MaxPerDomain {
+			return
+		}
+		if int(o) < len(dc.n) && dc.n[o] < 0xffff {
+			dc.n[o]++
+		}
+	}
 	if e.links == nil {
 		n := min(max(e.sizeHint, 8), e.opts.MaxLinks*maxCollected)
 		e.links = make([]Link, 0, n)
@@ -819,7 +859,8 @@ func (e *extractor) html(s string) {
 		return
 	}
 	if e.links == nil {
-		e.sizeHint = len(s)/300 + 8 // about one link per 300 bytes of a mail's HTML
+		// Mail HTML has about one link per 300 bytes.
+		e.sizeHint = len(s)/300 + 8
 	}
 	var nameBuf [16]byte
 	i := 0

@@ -506,6 +506,15 @@ func (u *URL) setHost(h string, cache *hostCache) errKind {
 		}
 		return errNone
 	}
+	if fastHost(h) {
+		u.Host = h
+		if cache != nil {
+			u.Domain, u.ICANNDomain = cache.get(h)
+		} else {
+			u.Domain, u.ICANNDomain = registeredDomains(h)
+		}
+		return errNone
+	}
 	if strings.IndexByte(h, '%') >= 0 {
 		d, ok := percentDecode(h)
 		if !ok {
@@ -573,6 +582,43 @@ func (u *URL) setHost(h string, cache *hostCache) errKind {
 		u.Domain, u.ICANNDomain = registeredDomains(h)
 	}
 	return errNone
+}
+
+// fastHost reports, in one pass, the common case that needs no further
+// work: a valid lower-case ASCII name, no escapes, no xn-- label, no
+// trailing dot, a last label that cannot be a number.
+func fastHost(h string) bool {
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z', c == '-', c == '_':
+			label++
+			if c == '-' && label == 4 && h[i-1] == '-' && h[i-2] == 'n' && h[i-3] == 'x' {
+				return false // an xn-- label
+			}
+		case c >= '0' && c <= '9':
+			label++
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		default:
+			return false
+		}
+		if label > 63 {
+			return false
+		}
+	}
+	if label == 0 {
+		return false // trailing dot
+	}
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	return last[0] < '0' || last[0] > '9'
 }
 
 // validASCIIHost accepts letters, digits, "-" and "_" in labels of 1 to 63
