@@ -169,7 +169,7 @@ func (c *Checker) Evaluate(ctx context.Context, msg *mailscore.Message) (*Result
 	// goroutine has not been scheduled by the time DKIM is done, this one
 	// runs them itself instead of waiting for the scheduler.
 	var claimed atomic.Bool
-	done := make(chan struct{})
+	var done chan struct{}
 	others := func() {
 		start := time.Now()
 		res.SPF = c.spf.Check(ctx, res.ClientIP, env.HELO, env.MailFrom)
@@ -191,6 +191,7 @@ func (c *Checker) Evaluate(ctx context.Context, msg *mailscore.Message) (*Result
 	side := hasIP && (c.opts.Concurrency == ConcurrencyAlways ||
 		c.opts.Concurrency == ConcurrencyAuto && c.othersNs.Load() >= int64(slowOthers))
 	if side {
+		done = make(chan struct{})
 		go func() {
 			if claimed.CompareAndSwap(false, true) {
 				others()

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mailscore/mailscore"
@@ -86,11 +87,9 @@ func (c *Checker) Symbols() []mailscore.Symbol {
 // the Public Suffix List (RFC 7489 section 3.2): a stable name for
 // reputation, whatever DMARC records a domain publishes.
 func authKeys(domains ...string) []mailscore.Key {
-	var keys []mailscore.Key
-	seen := map[mailscore.Key]bool{}
+	keys := make([]mailscore.Key, 0, 2*len(domains))
 	add := func(k mailscore.Key) {
-		if !seen[k] {
-			seen[k] = true
+		if !slices.Contains(keys, k) {
 			keys = append(keys, k)
 		}
 	}
@@ -115,7 +114,7 @@ func signal(symbol string, conf float64, reason string, keys []mailscore.Key) ma
 
 // Signals turns the results into signals (see the symbol constants).
 func (r *Results) Signals() []mailscore.Signal {
-	var out []mailscore.Signal
+	out := make([]mailscore.Signal, 0, 5)
 	if r.SPFChecked {
 		s := r.SPF
 		why := "SPF " + s.Summary()
@@ -156,7 +155,7 @@ func (r *Results) Signals() []mailscore.Signal {
 		testing := 0
 		for _, p := range passed {
 			doms = append(doms, p.Domain)
-			part := fmt.Sprintf("%s (selector %s, %s)", p.Domain, p.Selector, p.Algorithm)
+			part := p.Domain + " (selector " + p.Selector + ", " + p.Algorithm + ")"
 			if p.Testing {
 				part += " with a key in test mode"
 				testing++

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/miekg/dns"
 
 	"github.com/mailscore/mailscore/dnsutil"
@@ -109,7 +110,13 @@ type Verifier struct {
 	r    dnsutil.Resolver
 	opts Options
 	psl  psl
+	// records caches parsed records by their text, so a record answered
+	// from the DNS cache is not parsed again.
+	records *lru.Cache[string, *Record]
 }
+
+// recordCacheSize is how many parsed records a Verifier keeps.
+const recordCacheSize = 1024
 
 // New returns a Verifier that looks records up through r.
 func New(r dnsutil.Resolver, opts Options) *Verifier {
@@ -120,6 +127,7 @@ func New(r dnsutil.Resolver, opts Options) *Verifier {
 		opts.MaxIdentifiers = 10
 	}
 	v := &Verifier{r: r, opts: opts, psl: psl{list: opts.PSL, icannOnly: opts.ICANNOnly}}
+	v.records, _ = lru.New[string, *Record](recordCacheSize) // fails only for a size <= 0
 	if v.psl.list == nil {
 		v.psl.list = embeddedPSL{}
 	}
@@ -206,7 +214,7 @@ func (v *Verifier) Evaluate(ctx context.Context, author string, spf SPFOutcome, 
 		return res
 	}
 	res.AuthorDomain = d
-	w := &walker{v: v, ctx: ctx, res: res, memo: map[string]lookup{}}
+	w := &walker{v: v, ctx: ctx, res: res}
 
 	// Policy discovery.
 	var disc discovery
@@ -310,7 +318,7 @@ func (v *Verifier) Evaluate(ctx context.Context, author string, spf SPFOutcome, 
 	}
 	if pass {
 		res.Status, res.Policy, res.Disposition = Pass, pol, PolicyNone
-		res.Reason = fmt.Sprintf("DMARC pass for %s: %s", d, alignedWords(res))
+		res.Reason = "DMARC pass for " + d + ": " + alignedWords(res)
 		return res
 	}
 	if tempErr != nil {
@@ -366,14 +374,13 @@ func normalizeOrKeep(d string) string {
 }
 
 func alignedWords(r *Result) string {
-	var parts []string
-	if r.SPFAligned {
-		parts = append(parts, "SPF domain "+r.AlignedSPF+" aligned")
+	switch {
+	case r.SPFAligned && r.DKIMAligned:
+		return "SPF domain " + r.AlignedSPF + " aligned, DKIM domain " + r.AlignedDKIM + " aligned"
+	case r.SPFAligned:
+		return "SPF domain " + r.AlignedSPF + " aligned"
 	}
-	if r.DKIMAligned {
-		parts = append(parts, "DKIM domain "+r.AlignedDKIM+" aligned")
-	}
-	return strings.Join(parts, ", ")
+	return "DKIM domain " + r.AlignedDKIM + " aligned"
 }
 
 func failWords(spf SPFOutcome, dkim []DKIMOutcome) string {
@@ -416,8 +423,22 @@ type walker struct {
 	v          *Verifier
 	ctx        context.Context
 	res        *Result
-	memo       map[string]lookup
+	memo       []memoEntry // a few entries: a slice beats a map
 	overBudget bool
+}
+
+type memoEntry struct {
+	domain string
+	lookup
+}
+
+func (w *walker) memoized(domain string) (lookup, bool) {
+	for i := range w.memo {
+		if w.memo[i].domain == domain {
+			return w.memo[i].lookup, true
+		}
+	}
+	return lookup{}, false
 }
 
 var errBudget = errors.New("DMARC lookup budget exhausted")
@@ -436,14 +457,13 @@ func (w *walker) tempError(err error, why string) *Result {
 // records are all discarded. Names that cannot exist (labels over 63
 // octets, names over 253) are not queried and have no record.
 func (w *walker) query(domain string) lookup {
-	if l, ok := w.memo[domain]; ok {
+	if l, ok := w.memoized(domain); ok {
 		return l
 	}
 	name := "_dmarc." + domain
 	if !writable(name) {
-		l := lookup{}
-		w.memo[domain] = l
-		return l
+		w.memo = append(w.memo, memoEntry{domain: domain})
+		return lookup{}
 	}
 	if len(w.res.Lookups) >= w.v.opts.MaxLookups {
 		w.overBudget = true
@@ -460,8 +480,8 @@ func (w *walker) query(domain string) lookup {
 				continue
 			}
 			n++
-			if rec, _ := ParseRecord(t); rec != nil && n == 1 {
-				l.rec = rec
+			if n == 1 {
+				l.rec = w.v.parse(t)
 			}
 		}
 		if n > 1 {
@@ -471,7 +491,7 @@ func (w *walker) query(domain string) lookup {
 	default:
 		l.err = err
 	}
-	w.memo[domain] = l
+	w.memo = append(w.memo, memoEntry{domain, l})
 	return l
 }
 
@@ -498,6 +518,19 @@ func writable(name string) bool {
 	return label > 0
 }
 
+// parse returns the parsed record for txt, from the cache when it was seen
+// before. Records are never modified after parsing, so they are shared.
+func (v *Verifier) parse(txt string) *Record {
+	if r, ok := v.records.Get(txt); ok {
+		return r
+	}
+	r, _ := ParseRecord(txt)
+	if r != nil && len(txt) <= 2048 {
+		v.records.Add(txt, r)
+	}
+	return r
+}
+
 // discovery is where policy discovery ended.
 type discovery struct {
 	rec          *Record
@@ -515,7 +548,12 @@ func labels(d string) int { return strings.Count(d, ".") + 1 }
 // more (else its parent), then each parent up to the top-level domain.
 // That is at most 8 names.
 func walkNames(d string) []string {
-	names := []string{d}
+	return appendWalkNames(make([]string, 0, 8), d)
+}
+
+// appendWalkNames appends the names of walkNames(d) to names.
+func appendWalkNames(names []string, d string) []string {
+	names = append(names, d)
 	x := labels(d)
 	cur := d
 	if x >= 8 {
@@ -547,7 +585,8 @@ type found struct {
 // section 4.10).
 func (w *walker) walk(d string) ([]found, error) {
 	var out []found
-	for _, n := range walkNames(d) {
+	var buf [8]string
+	for _, n := range appendWalkNames(buf[:0], d) {
 		l := w.query(n)
 		if l.err != nil {
 			return out, l.err
@@ -607,7 +646,7 @@ func (w *walker) discoverBis(d string) discovery {
 	}
 	org := orgFromWalk(d, recs)
 	disc := discovery{org: org}
-	if l := w.memo[d]; l.multiple {
+	if l, _ := w.memoized(d); l.multiple {
 		disc.note = "several DMARC records at _dmarc." + d + " were all discarded"
 	}
 	pick := func(f found) discovery {

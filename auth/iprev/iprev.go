@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -105,13 +106,11 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr) Result {
 		res.Reason = fmt.Sprintf("the reverse DNS lookup of %s failed temporarily", ip)
 		return res
 	}
-	seen := map[string]bool{}
 	for _, p := range ptrs {
 		n := strings.TrimSuffix(strings.ToLower(p), ".")
-		if n == "" || seen[n] {
+		if n == "" || slices.Contains(res.Names, n) {
 			continue
 		}
-		seen[n] = true
 		if len(res.Names) == c.opts.MaxNames {
 			res.Ignored++
 			continue
@@ -155,7 +154,7 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr) Result {
 	for i, a := range answers {
 		if a.match {
 			res.Status, res.Name = Pass, res.Names[i]
-			res.Reason = fmt.Sprintf("%s is %s (forward-confirmed reverse DNS)", ip, res.Name)
+			res.Reason = ip.String() + " is " + res.Name + " (forward-confirmed reverse DNS)"
 			return res
 		}
 		if a.err != nil && tempErr == nil {
