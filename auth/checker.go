@@ -313,7 +313,10 @@ func (r *Results) Header(authservID string) authres.Header {
 	h := authres.Header{AuthServID: authservID}
 	if r.SPFChecked {
 		sr := authres.SPF(r.SPF.Code.String(), r.SPF.Sender, "")
-		if r.SPF.Code == spf.TempError || r.SPF.Code == spf.PermError {
+		switch r.SPF.Code {
+		case spf.TempError:
+			sr.Reason = tempReason
+		case spf.PermError:
 			sr.Reason = errText(r.SPF.Err)
 		}
 		h.Results = append(h.Results, sr)
@@ -344,8 +347,11 @@ func (r *Results) Header(authservID string) authres.Header {
 				dr.Comment += " dis=" + string(m.Disposition)
 			}
 		}
-		if m.Status == dmarc.PermError || m.Status == dmarc.TempError {
+		switch m.Status {
+		case dmarc.PermError:
 			dr.Reason = errText(m.Err)
+		case dmarc.TempError:
+			dr.Reason = tempReason
 		}
 		h.Results = append(h.Results, dr)
 	}
@@ -354,6 +360,11 @@ func (r *Results) Header(authservID string) authres.Header {
 	}
 	return h
 }
+
+// tempReason is the reason given for a temperror in the header: the
+// details of a DNS failure (which server, which address) stay in the
+// signals and the error, out of mail that leaves the site.
+const tempReason = "DNS lookup failed temporarily"
 
 func errText(err error) string {
 	if err == nil {
