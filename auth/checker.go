@@ -328,7 +328,11 @@ func (r *Results) Header(authservID string) authres.Header {
 		h.Results = append(h.Results, authres.Result{Method: "dkim", Value: "none"})
 	}
 	for _, d := range r.DKIM {
-		h.Results = append(h.Results, authres.DKIM(string(d.Status), d.Reason(), d.Domain, d.Identity, d.Selector, d.Algorithm, d.SignaturePrefix()))
+		reason := d.Reason()
+		if d.Status == dkim.StatusTempError {
+			reason = tempReason
+		}
+		h.Results = append(h.Results, authres.DKIM(string(d.Status), reason, d.Domain, d.Identity, d.Selector, d.Algorithm, d.SignaturePrefix()))
 	}
 	if m := r.DMARC; m != nil {
 		dr := authres.Result{Method: "dmarc", Value: string(m.Status)}
