@@ -152,6 +152,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error says where parsing stopped and why.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("authres: malformed Authentication-Results at byte %d: %s", e.Offset, e.Msg)
 }

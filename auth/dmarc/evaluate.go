@@ -32,6 +32,7 @@ const (
 	PSL
 )
 
+// String returns "rfc9989" or "rfc7489".
 func (m Mode) String() string {
 	if m == PSL {
 		return "rfc7489"

@@ -24,6 +24,7 @@ type PublicSuffixList interface {
 // golang.org/x/net/publicsuffix.
 type embeddedPSL struct{}
 
+// PublicSuffix implements PublicSuffixList.
 func (embeddedPSL) PublicSuffix(d string) (string, bool) { return publicsuffix.PublicSuffix(d) }
 
 // EmbeddedPSLVersion names the Public Suffix List revision compiled into

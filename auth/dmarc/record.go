@@ -41,6 +41,7 @@ const (
 	Strict  Alignment = 's'
 )
 
+// String returns "strict" or "relaxed".
 func (a Alignment) String() string {
 	if a == Strict {
 		return "strict"
@@ -134,6 +135,7 @@ type SyntaxError struct {
 	kind   error  // ErrNotDMARC or ErrSyntax
 }
 
+// Error says where the problem is and what was done about it.
 func (e *SyntaxError) Error() string {
 	if e.Tag != "" {
 		return fmt.Sprintf("dmarc: at byte %d, tag %s=%q: %s", e.Offset, e.Tag, e.Value, e.Msg)
