@@ -423,7 +423,11 @@ func (r *run) nsAddresses(ctx context.Context, h string) {
 		r.nsSkipped++
 	}
 	r.mu.Unlock()
-	if !ok || !r.acquire(ctx) {
+	if !ok {
+		return
+	}
+	if !r.acquire(ctx) {
+		r.fail(fmt.Errorf("addresses of nameserver %s: %w", h, ctx.Err()))
 		return
 	}
 	addrs, err := dnsutil.LookupIP(ctx, r.c.r, h)

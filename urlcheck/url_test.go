@@ -2,10 +2,15 @@ package urlcheck
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mailscore/mailscore/internal/testdata"
 )
 
 func TestNormalize(t *testing.T) {
@@ -175,4 +180,33 @@ func TestKnownTLD(t *testing.T) {
 	require.True(t, knownTLD("x.xn--p1ai"))
 	require.False(t, knownTLD("example.invalidtld"))
 	require.False(t, knownTLD("example.localhost"))
+}
+
+// TestPSLVectors checks URL.Domain (both sections of the Public Suffix
+// List) against the list's official test vectors.
+func TestPSLVectors(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testdata.Dir(t, "dmarc", "psl"), "test_psl.txt"))
+	require.NoError(t, err)
+	re := regexp.MustCompile(`^checkPublicSuffix\((null|'[^']*'), (null|'[^']*')\);`)
+	pass, total := 0, 0
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		m := re.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil || m[1] == "null" {
+			continue
+		}
+		in, want := strings.Trim(m[1], "'"), ""
+		if m[2] != "null" {
+			want, err = idnaProfile.ToASCII(strings.Trim(m[2], "'"))
+			require.NoError(t, err)
+		}
+		total++
+		u, _ := Normalize("http://" + in + "/")
+		if u.Domain == want {
+			pass++
+		} else {
+			t.Errorf("%s: Domain %q, want %q", in, u.Domain, want)
+		}
+	}
+	t.Logf("%d of %d Public Suffix List test vectors pass", pass, total)
+	require.Positive(t, total)
 }
