@@ -304,9 +304,10 @@ func New(r dnsutil.Resolver, opts Options) *Checker {
 }
 
 // Check is the shortest use: it checks the MAIL FROM identity with default
-// options. See Checker.Check.
+// options. See Checker.Check. A long-lived Checker (New) is cheaper when
+// checking many messages: it keeps parsed records.
 func Check(ctx context.Context, r dnsutil.Resolver, ip netip.Addr, helo, sender string) Result {
-	return New(r, Options{}).Check(ctx, ip, helo, sender)
+	return New(r, Options{RecordCache: -1}).Check(ctx, ip, helo, sender)
 }
 
 // Check checks the MAIL FROM identity (RFC 7208 section 2.4): may ip send
