@@ -1,6 +1,7 @@
 package authres
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -31,19 +32,19 @@ func clean(s string) string {
 	return string(b)
 }
 
-// keyword keeps the characters a keyword may have (letters, digits, '-',
-// '_'); an empty result becomes "x".
-func keyword(s string) string {
-	var b strings.Builder
+// keyword writes s keeping the characters a keyword may have (letters,
+// digits, '-', '_'); if none is left it writes "x".
+func keyword(b *bytes.Buffer, s string) {
+	n := 0
 	for i := 0; i < len(s); i++ {
 		if isKeywordChar(s[i]) {
 			b.WriteByte(s[i])
+			n++
 		}
 	}
-	if b.Len() == 0 {
-		return "x"
+	if n == 0 {
+		b.WriteByte('x')
 	}
-	return b.String()
 }
 
 func isToken(s string) bool {
@@ -60,7 +61,7 @@ func isToken(s string) bool {
 
 // quote writes s as an RFC 2045 value: a token as is, anything else as a
 // quoted-string with '"' and '\' escaped (RFC 5322 section 3.2.4).
-func quote(b *strings.Builder, s string) {
+func quote(b *bytes.Buffer, s string) {
 	s = clean(s)
 	if isToken(s) {
 		b.WriteString(s)
@@ -79,7 +80,7 @@ func quote(b *strings.Builder, s string) {
 // pvalue writes a property value: unquoted when it is a token or a
 // token-like local part "@" domain (RFC 8601 section 2.2 pvalue), quoted
 // otherwise.
-func pvalue(b *strings.Builder, s string) {
+func pvalue(b *bytes.Buffer, s string) {
 	s = clean(s)
 	if at := strings.IndexByte(s, '@'); at >= 0 && at == strings.LastIndexByte(s, '@') && at < len(s)-1 {
 		if (at == 0 || isToken(s[:at])) && isToken(s[at+1:]) {
@@ -91,7 +92,7 @@ func pvalue(b *strings.Builder, s string) {
 }
 
 // comment writes s as an RFC 5322 comment with '(', ')' and '\' escaped.
-func comment(b *strings.Builder, s string) {
+func comment(b *bytes.Buffer, s string) {
 	s = clean(s)
 	b.WriteByte('(')
 	for i := 0; i < len(s); i++ {
@@ -103,60 +104,54 @@ func comment(b *strings.Builder, s string) {
 	b.WriteByte(')')
 }
 
-// parts returns the pieces of the field value between which a line may be
-// folded: the authserv-id (with version), then per resinfo its method and
-// result, reason, each property and the comment. sep[i] tells whether a
-// ';' precedes piece i.
-func (h *Header) parts() (pieces []string, startsResinfo []bool) {
-	var b strings.Builder
+// pieces calls emit with each piece of the field value between which a
+// line may be folded: the authserv-id (with version), then per resinfo its
+// method and result, reason, each property and the comment. resinfo tells
+// whether a ';' precedes the piece. The piece is only valid during the call.
+func (h *Header) pieces(emit func(piece []byte, resinfo bool)) {
+	var b bytes.Buffer
+	b.Grow(128)
 	quote(&b, h.AuthServID)
 	if h.Version > 0 {
 		b.WriteByte(' ')
 		b.WriteString(strconv.Itoa(h.Version))
 	}
-	pieces = append(pieces, b.String())
-	startsResinfo = append(startsResinfo, false)
+	emit(b.Bytes(), false)
 	if len(h.Results) == 0 {
-		pieces = append(pieces, "none")
-		startsResinfo = append(startsResinfo, true)
+		emit([]byte("none"), true)
 		return
 	}
 	for _, r := range h.Results {
 		b.Reset()
-		b.WriteString(keyword(r.Method))
+		keyword(&b, r.Method)
 		if r.MethodVersion != "" {
 			b.WriteByte('/')
-			b.WriteString(keyword(r.MethodVersion))
+			keyword(&b, r.MethodVersion)
 		}
 		b.WriteByte('=')
-		b.WriteString(keyword(r.Value))
-		pieces = append(pieces, b.String())
-		startsResinfo = append(startsResinfo, true)
+		keyword(&b, r.Value)
+		emit(b.Bytes(), true)
 		if r.Reason != "" {
 			b.Reset()
 			b.WriteString("reason=")
 			quote(&b, r.Reason)
-			pieces = append(pieces, b.String())
-			startsResinfo = append(startsResinfo, false)
+			emit(b.Bytes(), false)
 		}
 		for _, p := range r.Props {
 			b.Reset()
-			b.WriteString(keyword(p.Type))
+			keyword(&b, p.Type)
 			b.WriteByte('.')
-			b.WriteString(keyword(p.Name))
+			keyword(&b, p.Name)
 			b.WriteByte('=')
 			pvalue(&b, p.Value)
-			pieces = append(pieces, b.String())
-			startsResinfo = append(startsResinfo, false)
+			emit(b.Bytes(), false)
 		}
 		if c := strings.TrimSpace(clean(r.Comment)); c != "" {
 			b.Reset()
 			comment(&b, c)
-			pieces = append(pieces, b.String())
-			startsResinfo = append(startsResinfo, false)
+			emit(b.Bytes(), false)
 		}
 	}
-	return
 }
 
 // String returns the field value on one line, without the field name and
@@ -164,17 +159,19 @@ func (h *Header) parts() (pieces []string, startsResinfo []bool) {
 //
 //	mx.example.org; spf=pass smtp.mailfrom=bob@example.com; dkim=pass header.d=example.com
 func (h *Header) String() string {
-	pieces, starts := h.parts()
 	var b strings.Builder
-	for i, p := range pieces {
-		if i > 0 {
-			if starts[i] {
+	b.Grow(64 + 80*len(h.Results))
+	first := true
+	h.pieces(func(p []byte, resinfo bool) {
+		if !first {
+			if resinfo {
 				b.WriteByte(';')
 			}
 			b.WriteByte(' ')
 		}
-		b.WriteString(p)
-	}
+		first = false
+		b.Write(p)
+	})
 	return b.String()
 }
 
@@ -183,18 +180,19 @@ func (h *Header) String() string {
 // starts a continuation line and lines stay near 78 characters where the
 // pieces allow. Every line break is CRLF followed by a tab.
 func (h *Header) Field() string {
-	pieces, starts := h.parts()
 	var b strings.Builder
+	b.Grow(96 + 90*len(h.Results))
 	b.WriteString(FieldName)
 	b.WriteString(": ")
 	line := len(FieldName) + 2
-	for i, p := range pieces {
-		if i > 0 {
-			if starts[i] {
+	first := true
+	h.pieces(func(p []byte, resinfo bool) {
+		if !first {
+			if resinfo {
 				b.WriteByte(';')
 				line++
 			}
-			if starts[i] || line+1+len(p) > 78 {
+			if resinfo || line+1+len(p) > 78 {
 				b.WriteString("\r\n\t")
 				line = 1
 			} else {
@@ -202,9 +200,10 @@ func (h *Header) Field() string {
 				line++
 			}
 		}
-		b.WriteString(p)
+		first = false
+		b.Write(p)
 		line += len(p)
-	}
+	})
 	b.WriteString("\r\n")
 	return b.String()
 }
