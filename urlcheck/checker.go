@@ -482,13 +482,14 @@ func addressDomain(v string) string {
 	return ""
 }
 
-// errIncomplete wraps what could not be looked up.
+// incompleteError wraps what could not be looked up.
 type incompleteError struct {
 	n     int
 	first error
 	all   error
 }
 
+// Error summarizes what could not be looked up.
 func (e *incompleteError) Error() string {
 	if e.n == 1 {
 		return "urlcheck: a lookup could not finish: " + e.first.Error()
@@ -496,6 +497,7 @@ func (e *incompleteError) Error() string {
 	return fmt.Sprintf("urlcheck: %d lookups could not finish; first: %v", e.n, e.first)
 }
 
+// Unwrap returns every failure, so errors.Is finds the dnsutil kinds.
 func (e *incompleteError) Unwrap() error { return e.all }
 
 // ErrIncomplete is matched (errors.Is) by the error Check returns when
@@ -503,4 +505,5 @@ func (e *incompleteError) Unwrap() error { return e.all }
 // dnsutil.IsTemporary reports a temporary failure.
 var ErrIncomplete = errors.New("urlcheck: incomplete")
 
+// Is matches ErrIncomplete.
 func (e *incompleteError) Is(target error) bool { return target == ErrIncomplete }

@@ -661,3 +661,46 @@ func TestEngineWiring(t *testing.T) {
 	_, err = New(nil, Options{IPBlocklists: []dnsutil.Blocklist{dnsutil.SpamhausDBL()}})
 	require.Error(t, err, "a domain list is not an IP list")
 }
+
+// TestNameserverURLhaus hosts ten shop domains on nameservers whose domains
+// and addresses come from the URLhaus lists (so they are listed in the DBL
+// and ZEN zones built from them), and one on a nameserver that times out.
+func TestNameserverURLhaus(t *testing.T) {
+	zone, listed, listedIPs := listZone(t)
+	var doms []string
+	for d := range listed {
+		if !strings.HasSuffix(d, ".example") {
+			doms = append(doms, d)
+		}
+	}
+	slices.Sort(doms)
+	var ips []netip.Addr
+	for a := range listedIPs {
+		ips = append(ips, a)
+	}
+	slices.SortFunc(ips, netip.Addr.Compare)
+	var z strings.Builder
+	z.WriteString(zone)
+	for i := range 10 {
+		fmt.Fprintf(&z, "shop%d.example. NS ns1.%s.\nns1.%s. A %s\n", i, doms[i], doms[i], ips[i])
+	}
+	z.WriteString("sender.example. NS ns.clean-dns.example.\nns.clean-dns.example. A 203.0.113.53\n")
+	srv := dnstest.New(t, z.String())
+	srv.SetFault("slowshop.example.", dns.TypeNS, dnstest.Fault{Drop: true})
+	c := newChecker(t, resolverFor(t, srv), Options{
+		URIBlocklists: []dnsutil.Blocklist{dnsutil.SpamhausDBL()},
+		IPBlocklists:  []dnsutil.Blocklist{dnsutil.SpamhausZEN()},
+	})
+	for i := range 10 {
+		sigs, err := c.Check(context.Background(), message(t, "x@sender.example", fmt.Sprintf("http://www.shop%d.example/", i)), nil)
+		require.NoError(t, err)
+		require.Equal(t, []string{SymNSIPListed, SymNSListed}, symbols(sigs), "shop%d", i)
+		require.Contains(t, signal(sigs, SymNSListed).Reason, fmt.Sprintf("ns1.%s, nameserver of shop%d.example: its domain %s (Spamhaus DBL: a malware domain)", doms[i], i, doms[i]))
+		require.Contains(t, signal(sigs, SymNSIPListed).Reason, fmt.Sprintf("address %s (Spamhaus SBL", ips[i]))
+	}
+	sigs, err := c.Check(context.Background(), message(t, "x@sender.example", "http://slowshop.example/"), nil)
+	require.Error(t, err)
+	require.True(t, dnsutil.IsTemporary(err))
+	require.Empty(t, symbols(sigs), "a nameserver lookup that timed out is unknown, never bad")
+	t.Logf("10 of 10 shops on URLhaus-listed nameservers flagged (domain and address); the timed-out one unknown: %v", err)
+}

@@ -34,6 +34,7 @@ const (
 
 var originNames = [...]string{"href", "action", "refresh", "text", "redirect", "landing", "www", "src", "css", "mailto", "bare"}
 
+// String names the origin ("href", "src", "text"...).
 func (o Origin) String() string {
 	if int(o) < len(originNames) {
 		return originNames[o]
@@ -631,7 +632,7 @@ func (e *extractor) mailAddress(local, domain string) {
 	e.keep(u, OriginMailto, "", 0)
 }
 
-// ambiguousTLDs are top-level domains that are also common file-name
+// ambiguousTLD reports top-level domains that are also common file-name
 // extensions: a bare "notes.md" or "setup.py" in text is a file, not a
 // link. They are still found with a scheme or "www.".
 func ambiguousTLD(tld string) bool {
@@ -811,7 +812,8 @@ func (e *extractor) embedded(i, depth int) {
 
 // ---- HTML ----
 
-// lowerTag copies an ASCII name into buf lower-cased.
+// lowerName copies an ASCII name into buf lower-cased, as far as buf's
+// capacity allows.
 func lowerName(buf []byte, s string) []byte {
 	buf = buf[:0]
 	for i := 0; i < len(s) && len(buf) < cap(buf); i++ {

@@ -138,6 +138,7 @@ type AddressError struct {
 	Reason string
 }
 
+// Error says what was refused and why.
 func (e *AddressError) Error() string {
 	if e.Host != "" && e.Host != e.Addr.Addr().String() {
 		return fmt.Sprintf("urlcheck: refusing to connect to %s (%s): %s", e.Host, e.Addr, e.Reason)
@@ -447,7 +448,7 @@ func (f *Follower) fetch(ctx context.Context, u *URL, method string, land *Landi
 	return r, nil
 }
 
-// executableTypes are media types of programs and installers.
+// executableType reports media types of programs and installers.
 func executableType(t string) bool {
 	switch t {
 	case "application/x-msdownload", "application/x-msdos-program", "application/x-dosexec",

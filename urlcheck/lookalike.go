@@ -231,8 +231,8 @@ func labelScripts(label string) []string {
 	return out
 }
 
-// scriptTLDs are top-level domains where a whole label in that script is
-// ordinary.
+// scriptHome reports top-level domains where a whole label in the script
+// sc is ordinary.
 func scriptHome(sc, tld string) bool {
 	switch sc {
 	case "Cyrillic":

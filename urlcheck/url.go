@@ -225,8 +225,8 @@ func Normalize(raw string) (URL, error) {
 	return u, nil
 }
 
-// isSpecial reports whether scheme is a WHATWG "special" scheme that has a
-// host (file is left out: it names no network host).
+// specialPort returns the default port of a WHATWG "special" scheme that
+// has a network host (file is left out), and whether scheme is one.
 func specialPort(scheme string) (port string, ok bool) {
 	switch scheme {
 	case "http", "ws":
