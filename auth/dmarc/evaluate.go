@@ -95,7 +95,8 @@ type Options struct {
 	ICANNOnly bool
 	// Rand draws pct samples in PSL mode: IntN(100) < pct applies the
 	// policy, otherwise the next milder one (RFC 7489 section 6.6.4). nil
-	// uses math/rand/v2. *math/rand/v2.Rand fits.
+	// uses math/rand/v2. *math/rand/v2.Rand fits, but is not safe for
+	// concurrent use: guard it with a mutex if the Verifier is shared.
 	Rand interface{ IntN(n int) int }
 	// MaxLookups bounds the DNS queries of one evaluation, over every tree
 	// walk (each walk is at most 8 queries, RFC 9989 section 4.10);
@@ -159,7 +160,8 @@ type Result struct {
 	// queried for it (e.g. "_dmarc.example.com").
 	PolicyDomain, RecordName string
 	// Record is the policy record applied (with p=none substituted when its
-	// p was invalid but it had a valid rua).
+	// p was invalid but it had a valid rua). It may be shared with other
+	// results through the Verifier's record cache: treat it as read-only.
 	Record *Record
 	// SPFAligned and DKIMAligned say which identifiers aligned (and
 	// passed); AlignedSPF and AlignedDKIM name them.
