@@ -102,7 +102,8 @@ type Options struct {
 	SkipDomains []string
 
 	// Follower follows links to their landing pages; nil (the default)
-	// follows nothing. See NewFollower.
+	// follows nothing. See NewFollower, and its caveat: following a link
+	// tells its owner the message arrived.
 	Follower *Follower
 	// MaxFollow is how many links of a message are followed; default 3.
 	MaxFollow int
