@@ -41,17 +41,6 @@ func (w *hashBuf) write(p []byte) {
 	w.n += copy(w.buf[w.n:], p)
 }
 
-func (w *hashBuf) writeString(s string) {
-	for len(s) > 0 {
-		if w.n == len(w.buf) {
-			w.flush()
-		}
-		c := copy(w.buf[w.n:], s)
-		w.n += c
-		s = s[c:]
-	}
-}
-
 var crlf = []byte("\r\n")
 
 // writeSimpleHeader writes a header field canonicalized with "simple"

@@ -61,7 +61,7 @@ var (
 	ErrIdentityMismatch = errors.New("i= identity is not within d= domain")
 	// ErrFromNotSigned: h= does not include From (RFC 6376 section 5.4
 	// and 6.1.1). permerror.
-	ErrFromNotSigned = errors.New("From header field is not signed")
+	ErrFromNotSigned = errors.New("h= does not sign the From header field")
 	// ErrExpired: x= is in the past (RFC 6376 section 3.5, 6.1.1), or
 	// earlier than t=. permerror.
 	ErrExpired = errors.New("signature expired")

@@ -125,3 +125,17 @@ type recorder struct{ bytes.Buffer }
 func (r *recorder) Sum(b []byte) []byte { return append(b, r.Bytes()...) }
 func (r *recorder) Size() int           { return 0 }
 func (r *recorder) BlockSize() int      { return 1 }
+
+// pkcs1Base64 returns pub as a base64 PKCS#1 RSAPublicKey, the form RFC
+// 6376 section 3.6.1 names (most publish SubjectPublicKeyInfo).
+func pkcs1Base64(tb testing.TB, pub *rsa.PublicKey) string {
+	tb.Helper()
+	return base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(pub))
+}
+
+func mustMessage(tb testing.TB, msg string) *mailscore.Message {
+	tb.Helper()
+	m, err := mailscore.NewMessage(mailscore.Envelope{}, []byte(msg), mailscore.Limits{})
+	require.NoError(tb, err)
+	return m
+}

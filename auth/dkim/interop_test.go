@@ -166,7 +166,6 @@ else:
 type peer struct {
 	name    string
 	cmd     []string // program and leading arguments
-	script  string
 	version string
 }
 

@@ -357,7 +357,7 @@ func isFieldName(s string) bool {
 // hex escapes; FWS is ignored. It allocates only when there is something to
 // decode.
 func decodeQP(s string) (string, error) {
-	if strings.IndexByte(s, '=') < 0 && strings.IndexAny(s, " \t\r\n") < 0 {
+	if strings.IndexByte(s, '=') < 0 && !strings.ContainsAny(s, " \t\r\n") {
 		return s, nil
 	}
 	var b strings.Builder

@@ -1,8 +1,5 @@
 package dkim
 
-// isWSP reports whether c is SP or HTAB (RFC 5234 WSP).
-func isWSP(c byte) bool { return c == ' ' || c == '\t' }
-
 // isWSPOrCRLF reports whether c is white space or part of a line break,
 // i.e. part of folding white space (RFC 5322 FWS).
 func isWSPOrCRLF(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
