@@ -74,3 +74,30 @@ func ExampleChecker_Learn() {
 	// BAYES value 1.00 confidence 1.00
 	// <nil>
 }
+
+func ExampleChecker_Check() {
+	checker, err := content.New(content.Options{})
+	if err != nil {
+		panic(err)
+	}
+	raw := []byte("From: Bank <alerts@bank.example>\r\nSubject: Verify your account\r\n" +
+		"Date: Tue, 3 Sep 2024 10:00:00 +0000\r\nMessage-ID: <2@bank.example>\r\n" +
+		"Content-Type: text/html; charset=utf-8\r\n\r\n" +
+		`<p>Please log in at <a href="http://198.51.100.7/login">www.paypal.com</a></p>` + "\r\n")
+	msg, err := mailscore.NewMessage(mailscore.Envelope{}, raw, mailscore.Limits{})
+	if err != nil {
+		panic(err)
+	}
+	sigs, err := checker.Check(context.Background(), msg, nil)
+	if err != nil {
+		panic(err)
+	}
+	for _, s := range sigs {
+		if s.Confidence > 0 {
+			fmt.Printf("%s %.2f\n", s.Symbol, s.Value)
+		}
+	}
+	// Output:
+	// HTML_LINK_MISMATCH 0.60
+	// HTML_ONLY 1.00
+}
