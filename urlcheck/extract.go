@@ -103,7 +103,8 @@ type Extraction struct {
 	// Links are the distinct links kept, highest priority first (document
 	// order within an origin).
 	Links []Link
-	// Dropped counts distinct links left out by MaxLinks or MaxPerDomain.
+	// Dropped counts links left out by MaxLinks or MaxPerDomain (a link
+	// repeated after it was left out may be counted again).
 	Dropped int
 	// Truncated reports that MaxBytes stopped the scan.
 	Truncated bool
