@@ -374,6 +374,10 @@ func (e *extractor) finish() Extraction {
 		if order[k] < 0 {
 			continue
 		}
+		if int(order[k]) == k {
+			order[k] = -1 // already in place
+			continue
+		}
 		tmp := e.links[k]
 		j := k
 		for {
@@ -414,7 +418,11 @@ func (e *extractor) finish() Extraction {
 			continue
 		}
 		per[j].n++
-		out = append(out, *l)
+		if len(out) == i {
+			out = out[:i+1] // in place already
+		} else {
+			out = append(out, *l)
+		}
 	}
 	clear(e.links[len(out):])
 	x.Links = slices.Clip(out)
@@ -982,7 +990,7 @@ func (e *extractor) tag(s string, i int, name string) int {
 			hasVal = true
 			if i < len(s) && (s[i] == '"' || s[i] == '\'') {
 				q := s[i]
-				k := strings.IndexByte(s[i+1:], q)
+				k := quoteEnd(s[i+1:], q)
 				if k < 0 {
 					val, i = s[i+1:], len(s)
 				} else {
@@ -1041,6 +1049,21 @@ func (e *extractor) tag(s string, i int, name string) int {
 		e.refresh(attrValue(content))
 	}
 	return i
+}
+
+// quoteEnd finds the closing quote q in s: by hand for the short values
+// most attributes have, with IndexByte for long ones.
+func quoteEnd(s string, q byte) int {
+	n := min(len(s), 24)
+	for k := 0; k < n; k++ {
+		if s[k] == q {
+			return k
+		}
+	}
+	if k := strings.IndexByte(s[n:], q); k >= 0 {
+		return n + k
+	}
+	return -1
 }
 
 // attrValue decodes character references in an attribute value. Values

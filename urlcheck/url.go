@@ -350,19 +350,30 @@ func parseWith(raw string, bare bool, cache *hostCache) (URL, errKind) {
 // Rest. The authority ends at "/", "\", "?" or "#" (WHATWG authority state
 // for special schemes).
 func parseAuthority(u URL, s string, bare bool, cache *hostCache) (URL, errKind) {
-	end := len(s)
+	// One pass finds the end of the authority and its last "@" and ":".
+	end, at, colon := len(s), -1, -1
 	for k := 0; k < len(s); k++ {
-		if c := s[k]; c == '/' || c == '\\' || c == '?' || c == '#' {
+		switch s[k] {
+		case '/', '\\', '?', '#':
 			end = k
-			break
+		case '@':
+			at, colon = k, -1
+			continue
+		case ':':
+			colon = k
+			continue
+		default:
+			continue
 		}
+		break
 	}
 	auth := s[:end]
 	u.Rest = s[end:]
 	if len(u.Rest) > 0 && bare && u.Rest[0] == '\\' {
 		return URL{}, errBadHost
 	}
-	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+	if at >= 0 {
+		colon -= at + 1
 		u.User = auth[:at]
 		auth = auth[at+1:]
 		u.Flags |= FlagUserinfo
@@ -384,8 +395,8 @@ func parseAuthority(u URL, s string, bare bool, cache *hostCache) (URL, errKind)
 			}
 			port = after[1:]
 		}
-	} else if c := strings.LastIndexByte(auth, ':'); c >= 0 {
-		host, port = auth[:c], auth[c+1:]
+	} else if colon >= 0 {
+		host, port = auth[:colon], auth[colon+1:]
 	}
 	if host == "" {
 		return URL{}, errNoHost
@@ -591,7 +602,7 @@ func fastHost(h string) bool {
 	if len(h) == 0 || len(h) > 253 {
 		return false
 	}
-	label := 0
+	label, start := 0, 0
 	for i := 0; i < len(h); i++ {
 		c := h[i]
 		switch {
@@ -606,7 +617,7 @@ func fastHost(h string) bool {
 			if label == 0 {
 				return false
 			}
-			label = 0
+			label, start = 0, i+1
 		default:
 			return false
 		}
@@ -617,8 +628,7 @@ func fastHost(h string) bool {
 	if label == 0 {
 		return false // trailing dot
 	}
-	last := h[strings.LastIndexByte(h, '.')+1:]
-	return last[0] < '0' || last[0] > '9'
+	return h[start] < '0' || h[start] > '9'
 }
 
 // validASCIIHost accepts letters, digits, "-" and "_" in labels of 1 to 63
