@@ -255,10 +255,7 @@ func (c *bodyCanon) cleanLines(p []byte, i int, sc *spaceScan) int {
 			}
 		}
 		if sc.dbl == -2 || sc.dbl >= 0 && sc.dbl < i {
-			sc.dbl = -1
-			if j := bytes.Index(p[i:], []byte("  ")); j >= 0 {
-				sc.dbl = i + j
-			}
+			sc.dbl = indexDoubleSpace(p, i)
 		}
 	}
 	end := i
@@ -279,6 +276,19 @@ func (c *bodyCanon) cleanLines(p []byte, i int, sc *spaceScan) int {
 		end = nl + 1
 	}
 	return end
+}
+
+// indexDoubleSpace returns the index of the first "  " in p at or after i,
+// or -1. It searches 64 octets at a time: bytes.Index takes its vector
+// path at once on such short inputs, where on long prose it first tries
+// IndexByte at every space.
+func indexDoubleSpace(p []byte, i int) int {
+	for ; i < len(p)-1; i += 63 {
+		if j := bytes.Index(p[i:min(i+64, len(p))], []byte("  ")); j >= 0 {
+			return i + j
+		}
+	}
+	return -1
 }
 
 // slowLine canonicalizes octet by octet from p[i] to the end of the line

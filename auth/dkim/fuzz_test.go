@@ -23,7 +23,7 @@ func FuzzParseSignature(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value string) {
 		var sig signature
 		var r Result
-		err := parseSignature(value, &sig, &r, now, DefaultClockSkew, false)
+		err := parseSignature(value, &sig, &r, now, DefaultClockSkew, false, nil)
 		_ = r.AuthResValue()
 		_ = r.SignedHeaders()
 		if err != nil {

@@ -223,7 +223,7 @@ func TestParseSignature(t *testing.T) {
 	} {
 		var sig signature
 		var r Result
-		err := parseSignature(c.value, &sig, &r, now, DefaultClockSkew, false)
+		err := parseSignature(c.value, &sig, &r, now, DefaultClockSkew, false, nil)
 		if c.err != nil {
 			require.ErrorIs(t, err, c.err, c.value)
 			continue

@@ -38,6 +38,10 @@ type signature struct {
 	bStart, bEnd  int    // the b= value region in the field value, for deletion
 	hasL          bool
 	l             int64
+	// signed counts how often h= names each of the verifier's singleton
+	// header fields (Options.SingletonHeaders), counted while h= is
+	// parsed anyway.
+	signed [maxSingletons]uint16
 }
 
 // parseSignature parses and checks the value of a DKIM-Signature field
@@ -48,7 +52,10 @@ type signature struct {
 //
 // allowSHA1 is the tests' legacy mode: it lets rsa-sha1 through, to compare
 // the rest of the verification with pre-RFC 8301 verifiers.
-func parseSignature(value string, sig *signature, r *Result, now time.Time, skew time.Duration, allowSHA1 bool) error {
+//
+// singles are the header field names whose signed instances are counted
+// in sig.signed.
+func parseSignature(value string, sig *signature, r *Result, now time.Time, skew time.Duration, allowSHA1 bool, singles []string) error {
 	if len(value) > MaxSignatureFieldSize {
 		return errorf(ErrSyntax, "%w: field of %d bytes exceeds %d", ErrLimit, len(value), MaxSignatureFieldSize)
 	}
@@ -224,6 +231,11 @@ func parseSignature(value string, sig *signature, r *Result, now time.Time, skew
 			return errorf(ErrSyntax, "%w: h= has more than %d entries", ErrLimit, MaxSignedHeaders)
 		}
 		from = from || len(name) == 4 && strings.EqualFold(name, "From")
+		for i, single := range singles {
+			if len(name) == len(single) && strings.EqualFold(name, single) {
+				sig.signed[i]++
+			}
+		}
 		if rest == "" {
 			break
 		}

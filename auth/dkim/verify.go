@@ -257,14 +257,14 @@ func (v *Verifier) start(ctx context.Context, sc *scratch, fields []mailscore.Fi
 		if k >= live {
 			// Beyond the cap: report what it claims, verify nothing.
 			var sig signature
-			_ = parseSignature(fields[i].RawValue(), &sig, r, now, v.skew, v.legacy)
+			_ = parseSignature(fields[i].RawValue(), &sig, r, now, v.skew, v.legacy, nil)
 			r.Status, r.Err = StatusNeutral, errorf(ErrTooManySignatures, "signature %d of %d, at most %d are verified", k+1, n, v.maxSigs)
 			k++
 			continue
 		}
 		s := &st.sigs[k]
 		*s = sigState{res: r, field: i, live: true}
-		if err := parseSignature(fields[i].RawValue(), &s.sig, r, now, v.skew, v.legacy); err != nil {
+		if err := parseSignature(fields[i].RawValue(), &s.sig, r, now, v.skew, v.legacy, v.singles); err != nil {
 			st.fail(s, StatusPermError, err)
 		} else if err := s.decode(); err != nil {
 			st.fail(s, StatusPermError, err)
@@ -554,7 +554,7 @@ func (st *verification) check(ctx context.Context) []Result {
 			st.fail(s, StatusFail, newError(ErrSignatureMismatch, ""))
 			continue
 		}
-		if name, bad := st.v.undersigned(st.fields, s.sig.h); bad {
+		if name, bad := st.v.undersigned(st.fields, &s.sig); bad {
 			st.fail(s, StatusFail, errorf(ErrHeaderNotSigned, "%d %s fields, h= signs %d", countFields(st.fields, name), name, countNames(s.sig.h, name)))
 			continue
 		}
@@ -655,33 +655,18 @@ func hashSignedFields(w *hashBuf, fields []mailscore.Field, h string, relaxed bo
 
 // undersigned reports the first of the singleton header fields that h=
 // signs but fewer times than the message has it.
-func (v *Verifier) undersigned(fields []mailscore.Field, h string) (string, bool) {
-	var signed [maxSingletons]int
-	found := false
-	for h != "" {
-		var e string
-		e, h = nextItem(h)
-		for i, name := range v.singles {
-			if len(e) == len(name) && strings.EqualFold(e, name) {
-				signed[i]++
-				found = true
-			}
-		}
-	}
-	if !found {
-		return "", false
-	}
+func (v *Verifier) undersigned(fields []mailscore.Field, sig *signature) (string, bool) {
 	var present [maxSingletons]int
 	for j := range fields {
 		f := fields[j].Name
 		for i, name := range v.singles {
-			if signed[i] > 0 && len(f) == len(name) && strings.EqualFold(f, name) {
+			if sig.signed[i] > 0 && len(f) == len(name) && strings.EqualFold(f, name) {
 				present[i]++
 			}
 		}
 	}
 	for i, name := range v.singles {
-		if present[i] > signed[i] && signed[i] > 0 {
+		if present[i] > int(sig.signed[i]) && sig.signed[i] > 0 {
 			return name, true
 		}
 	}
