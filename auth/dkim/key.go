@@ -80,7 +80,7 @@ func (k *publicKey) parse(rec string) error {
 	}
 	if hasT {
 		for f := range strings.SplitSeq(t, ":") {
-			switch strings.TrimFunc(f, isFWS) {
+			switch strings.ToLower(strings.TrimFunc(f, isFWS)) {
 			case "y":
 				k.testing = true
 			case "s":

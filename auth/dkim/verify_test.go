@@ -388,3 +388,59 @@ func TestResultHelpers(t *testing.T) {
 	require.Equal(t, int64(5), BodyLength{Limited: true, Signed: 10, Canonical: 15}.Unsigned())
 	require.Equal(t, int64(0), BodyLength{Limited: true, Signed: 10, Canonical: 5}.Unsigned())
 }
+
+// TestVerifyConcurrent shares one Verifier between goroutines (run with
+// -race): results must not leak between verifications through the pooled
+// scratch memory.
+func TestVerifyConcurrent(t *testing.T) {
+	k := loadTestKeys(t)
+	_, r := testZone(t, k)
+	v := newVerifier(t, Options{Resolver: r})
+	msg := crlfText(sampleMessage)
+	good := sign(t, SignOptions{Selector: "rsa", Key: k.rsa2048}, msg)
+	two := sign(t, SignOptions{Selector: "ed", Key: k.ed}, string(good))
+	bad := bytes.Replace(good, []byte("hungry"), []byte("angry"), 1)
+	want := map[string][]Status{
+		"good": {StatusPass},
+		"two":  {StatusPass, StatusPass},
+		"bad":  {StatusFail},
+	}
+	msgs := map[string][]byte{"good": good, "two": two, "bad": bad}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 30 {
+				name := []string{"good", "two", "bad"}[(g+i)%3]
+				var res []Result
+				if i%2 == 0 {
+					m, err := mailscore.NewMessage(mailscore.Envelope{}, msgs[name], mailscore.Limits{})
+					if err != nil {
+						errs <- err
+						return
+					}
+					res = v.VerifyMessage(context.Background(), m)
+				} else {
+					var err error
+					if res, err = v.Verify(context.Background(), bytes.NewReader(msgs[name])); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if len(res) != len(want[name]) {
+					errs <- errors.New(name + ": wrong number of results")
+					return
+				}
+				for j, st := range want[name] {
+					if res[j].Status != st {
+						errs <- errors.New(name + ": " + string(res[j].Status))
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}
