@@ -96,14 +96,12 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo s
 		res.Trace = e.trace
 		return res
 	}
-	if c.opts.Timeout > 0 {
+	if _, ok := ctx.Deadline(); !ok && c.opts.Timeout > 0 {
 		// No timer and no derived context (they would cost more than
 		// the rest of a cached check): the deadline is checked before
-		// each DNS-querying term, and ctx bounds the queries in flight.
+		// each DNS-querying term, and the resolver's timeouts bound the
+		// queries in flight. A context with a deadline rules alone.
 		e.deadline = c.opts.Now().Add(c.opts.Timeout)
-		if dl, ok := ctx.Deadline(); ok && dl.Before(e.deadline) {
-			e.deadline = time.Time{}
-		}
 	}
 	qname, _ := queryName(d)
 	o := e.checkHost(d, qname, 0)

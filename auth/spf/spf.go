@@ -251,9 +251,9 @@ type Options struct {
 	// result is TempError (section 4.6.4). It is checked before every
 	// DNS-querying term; the queries of a term are bounded by the context
 	// and the resolver's own timeouts (a dnsutil.Client's are 2s per server
-	// and attempt). When the context's deadline comes sooner, it rules. Zero
-	// means DefaultTimeout; a negative value means only the context bounds
-	// the check.
+	// and attempt). When the context has a deadline, that deadline rules
+	// instead. Zero means DefaultTimeout; a negative value means only the
+	// context bounds the check.
 	Timeout time.Duration
 	// MaxVoidLookups is the void lookup limit (section 4.6.4); zero means
 	// 2, the RFC's recommended default.
