@@ -41,7 +41,14 @@ func (w *hashBuf) write(p []byte) {
 	w.n += copy(w.buf[w.n:], p)
 }
 
-var crlf = []byte("\r\n")
+// writeCRLF writes a line break.
+func (w *hashBuf) writeCRLF() {
+	if len(w.buf)-w.n < 2 {
+		w.flush()
+	}
+	w.buf[w.n], w.buf[w.n+1] = '\r', '\n'
+	w.n += 2
+}
 
 // writeSimpleHeader writes a header field canonicalized with "simple"
 // (RFC 6376 section 3.4.1): unchanged, except that bare LF line breaks
@@ -66,12 +73,12 @@ func writeSimpleHeader(w *hashBuf, raw []byte, trailing bool) {
 			w.write(raw[:j+1])
 		} else {
 			w.write(raw[:j])
-			w.write(crlf)
+			w.writeCRLF()
 		}
 		raw = raw[j+1:]
 	}
 	if trailing {
-		w.write(crlf)
+		w.writeCRLF()
 	}
 }
 
@@ -153,7 +160,7 @@ func writeRelaxedHeader(w *hashBuf, name string, value []byte, trailing bool) {
 	rv := relaxedValue{w: w}
 	rv.write(value)
 	if trailing {
-		w.write(crlf)
+		w.writeCRLF()
 	}
 }
 
@@ -202,6 +209,18 @@ func (c *bodyCanon) out(p []byte) {
 	c.w.write(p)
 }
 
+// outCRLF passes a line break to the hash, up to the limit.
+func (c *bodyCanon) outCRLF() {
+	c.emitted = true
+	switch {
+	case c.limit < 0 || c.total+2 <= c.limit:
+		c.w.writeCRLF()
+	case c.total < c.limit:
+		c.w.writeByte('\r')
+	}
+	c.total += 2
+}
+
 func (c *bodyCanon) outByte(b byte) {
 	c.emitted = true
 	if c.limit < 0 || c.total < c.limit {
@@ -229,7 +248,7 @@ func (c *bodyCanon) Write(p []byte) (int, error) {
 			}
 			if end := c.cleanLines(p, i, &sc); end > i {
 				for ; c.pendingEmpty > 0; c.pendingEmpty-- {
-					c.out(crlf)
+					c.outCRLF()
 				}
 				c.out(p[i:end])
 				i = end
@@ -328,7 +347,7 @@ func (c *bodyCanon) slowLine(p []byte, i int) int {
 func (c *bodyCanon) content(b byte) {
 	if !c.lineContent {
 		for ; c.pendingEmpty > 0; c.pendingEmpty-- {
-			c.out(crlf)
+			c.outCRLF()
 		}
 		c.lineContent = true
 	}
@@ -341,7 +360,7 @@ func (c *bodyCanon) content(b byte) {
 
 func (c *bodyCanon) endLine() {
 	if c.lineContent {
-		c.out(crlf)
+		c.outCRLF()
 	} else {
 		c.pendingEmpty++
 	}
@@ -358,11 +377,11 @@ func (c *bodyCanon) finish() {
 		c.content('\r')
 	}
 	if c.lineContent {
-		c.out(crlf)
+		c.outCRLF()
 		c.lineContent = false
 	}
 	if !c.relaxed && !c.emitted {
-		c.out(crlf)
+		c.outCRLF()
 	}
 	c.w.flush()
 }

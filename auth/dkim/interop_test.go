@@ -186,7 +186,7 @@ func findPeers(t *testing.T) (map[string]*peer, map[string]string) {
 	if v, err := run("perl", perlFile, "version"); err == nil {
 		found["Mail::DKIM"] = &peer{name: "Mail::DKIM", cmd: []string{"perl", perlFile}, version: "Mail::DKIM " + v}
 	} else {
-		missing["Mail::DKIM"] = "Mail::DKIM not installed (apt-get install libmail-dkim-perl): " + v
+		missing["Mail::DKIM"] = fmt.Sprintf("Mail::DKIM not installed (apt-get install libmail-dkim-perl): %v %s", err, v)
 	}
 
 	python := "/usr/bin/python3" // Debian's, where python3-dkim lives
@@ -199,7 +199,7 @@ func findPeers(t *testing.T) (map[string]*peer, map[string]string) {
 		v, _ := run("dpkg-query", "-W", "-f=${Version}", "python3-dkim")
 		found["dkimpy"] = &peer{name: "dkimpy", cmd: []string{python, pyFile}, version: "dkimpy (python3-dkim) " + v}
 	} else {
-		missing["dkimpy"] = "dkimpy not installed (apt-get install python3-dkim python3-nacl): " + out
+		missing["dkimpy"] = fmt.Sprintf("dkimpy not installed (apt-get install python3-dkim python3-nacl): %v %s", err, out)
 	}
 
 	if path, err := exec.LookPath("opendkim-testmsg"); err == nil {

@@ -51,15 +51,11 @@ const (
 	maxSingletons = 32 // Options.SingletonHeaders, From included
 )
 
-// DefaultSingletonHeaders are the header fields a signature must sign as
-// often as they occur, when it signs them at all (see
-// Options.SingletonHeaders).
-var defaultSingletonHeaders = []string{"From", "To", "Subject"}
-
-// DefaultSingletonHeaders returns the default Options.SingletonHeaders:
-// From, To and Subject.
+// DefaultSingletonHeaders returns the default Options.SingletonHeaders,
+// the header fields a signature must sign as often as they occur when it
+// signs them at all: From, To and Subject.
 func DefaultSingletonHeaders() []string {
-	return append([]string(nil), defaultSingletonHeaders...)
+	return []string{"From", "To", "Subject"}
 }
 
 // Options configure a Verifier. Only Resolver is required; the zero value of
@@ -144,7 +140,7 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	}
 	singles := opts.SingletonHeaders
 	if singles == nil {
-		singles = defaultSingletonHeaders
+		singles = DefaultSingletonHeaders()
 	}
 	v.singles = []string{"From"}
 	if len(singles) >= maxSingletons {
