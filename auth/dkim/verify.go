@@ -578,8 +578,10 @@ func (st *verification) release() {
 	for i := range sc.sigs {
 		sc.sigs[i].res, sc.sigs[i].key = nil, nil
 	}
-	clear(st.jobs[:cap(st.jobs)])
-	sc.jobs = st.jobs[:0]
+	if cap(st.jobs) > 0 {
+		clear(st.jobs[:cap(st.jobs)])
+		sc.jobs = st.jobs[:0]
+	}
 	sc.hb.h = nil
 	sc.bc = bodyCanon{}
 	if sc.br != nil {
