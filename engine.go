@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -263,7 +264,7 @@ wait:
 			obs.Incomplete = append(obs.Incomplete, Incomplete{Check: name, Reason: reason, Err: err})
 		case st[i].err != nil:
 			e.log.Warn("check incomplete", "check", name, "err", st[i].err)
-			obs.Incomplete = append(obs.Incomplete, Incomplete{Check: name, Reason: st[i].err.Error(), Err: st[i].err})
+			obs.Incomplete = append(obs.Incomplete, Incomplete{Check: name, Reason: oneLine(st[i].err.Error()), Err: st[i].err})
 		}
 	}
 	return obs
@@ -312,4 +313,14 @@ func (e *Engine) learn(ctx context.Context, l Learner, msg *Message, fb Feedback
 		}
 	}()
 	return l.Learn(ctx, msg, fb)
+}
+
+// oneLine joins the lines of a multi-line error message (errors.Join
+// writes one error a line) so a reason stays one line in headers and logs.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	return strings.Join(f, "; ")
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Action is what a verdict recommends the receiving MTA do.
@@ -148,16 +149,20 @@ func (v *Verdict) Explain() string {
 		}
 	}
 	if u := v.Unknowns(); len(u) > 0 {
-		parts := make([]string, 0, len(u))
-		for _, f := range u {
-			parts = append(parts, fmt.Sprintf("%s (%s)", f.Symbol, strings.TrimSuffix(f.Reason, ".")))
+		parts := make([]string, 0, min(len(u), maxExplained))
+		for i, f := range u {
+			if i == maxExplained {
+				parts = append(parts, fmt.Sprintf("and %d more", len(u)-i))
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s)", f.Symbol, clip(f.Reason, 80)))
 		}
 		fmt.Fprintf(&b, " Unknown, counted as neutral: %s.", strings.Join(parts, "; "))
 	}
 	if len(v.Incomplete) > 0 {
 		parts := make([]string, 0, len(v.Incomplete))
 		for _, inc := range v.Incomplete {
-			parts = append(parts, fmt.Sprintf("%s (%s)", inc.Check, inc.Reason))
+			parts = append(parts, fmt.Sprintf("%s (%s)", inc.Check, clip(inc.Reason, 100)))
 		}
 		fmt.Fprintf(&b, " Incomplete checks, their missing evidence not held against the message: %s.", strings.Join(parts, "; "))
 		if v.Action == ActionDefer {
@@ -165,6 +170,26 @@ func (v *Verdict) Explain() string {
 		}
 	}
 	return b.String()
+}
+
+// maxExplained is how many unknown factors Explain names.
+const maxExplained = 5
+
+// clip shortens a reason to about n characters, at a word boundary, and
+// drops a final period.
+func clip(s string, n int) string {
+	s = strings.TrimSuffix(strings.TrimSpace(s), ".")
+	if len(s) <= n {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:n], ' ')
+	if cut < n/2 {
+		cut = n
+	}
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // round keeps JSON free of float noise such as 0.30000000000000004.

@@ -6,12 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"slices"
+	"time"
 
 	"github.com/mailscore/mailscore"
+	"github.com/mailscore/mailscore/auth"
+	"github.com/mailscore/mailscore/auth/spf"
+	"github.com/mailscore/mailscore/content"
 	"github.com/mailscore/mailscore/dnsutil"
 	"github.com/mailscore/mailscore/internal/snapshot"
+	"github.com/mailscore/mailscore/reputation"
+	"github.com/mailscore/mailscore/urlcheck"
 )
 
 // stateful is a check whose learned state can be saved and loaded.
@@ -24,15 +30,71 @@ type stateful interface {
 // it that keep learned state.
 type setup struct {
 	engine *mailscore.Engine
-	state  map[string]stateful // by check name
+	auth   *auth.Checker
+	state  map[string]stateful // by section name in the state file
 }
 
-// buildChecks returns every check of the library, configured from the
-// flags. Each signal package contributes its check here.
-func buildChecks(cfg *config, r dnsutil.Resolver) ([]mailscore.Check, error) {
-	var checks []mailscore.Check
-	_ = r
-	return checks, nil
+// uriLists maps -uribl names to dnsutil's presets.
+func uriLists(names []string) ([]dnsutil.Blocklist, error) {
+	var out []dnsutil.Blocklist
+	for _, n := range names {
+		switch n {
+		case "dbl":
+			out = append(out, dnsutil.SpamhausDBL())
+		case "surbl":
+			out = append(out, dnsutil.SURBL())
+		case "uribl":
+			out = append(out, dnsutil.URIBL())
+		default:
+			return nil, fmt.Errorf("%w: -uribl: unknown list %q (want dbl, surbl, uribl)", errUsage, n)
+		}
+	}
+	return out, nil
+}
+
+// buildChecks configures every check of the library from the flags:
+// authentication, reputation, content and URLs. Learned state lives in the
+// reputation store, the content classifier and the URL checker.
+func buildChecks(cfg *config, s *setup, r dnsutil.Resolver) ([]mailscore.Check, error) {
+	a, err := auth.New(auth.Options{Resolver: r, SPF: spf.Options{Receiver: cfg.authservID}})
+	if err != nil {
+		return nil, err
+	}
+	s.auth = a
+
+	var lists []reputation.DNSList
+	if names := splitList(cfg.dnsbl); len(names) > 0 {
+		if lists, err = reputation.PresetLists(names...); err != nil {
+			return nil, fmt.Errorf("%w: -dnsbl: %v", errUsage, err)
+		}
+	}
+	store := reputation.NewMemStore(reputation.MemStoreOptions{})
+	rep, err := reputation.New(reputation.Options{Store: store, Resolver: r, Lists: lists, ReadOnly: cfg.readOnly})
+	if err != nil {
+		return nil, err
+	}
+	s.state["reputation"] = store
+
+	cc, err := content.New(content.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s.state["content"] = cc
+
+	ul, err := uriLists(splitList(cfg.uribl))
+	if err != nil {
+		return nil, err
+	}
+	uo := urlcheck.Options{URIBlocklists: ul, Protected: splitList(cfg.protect)}
+	if cfg.follow {
+		uo.Follower = urlcheck.NewFollower(urlcheck.FollowerOptions{Resolver: r})
+	}
+	uc, err := urlcheck.New(r, uo)
+	if err != nil {
+		return nil, err
+	}
+	s.state["urlcheck"] = uc
+	return []mailscore.Check{a, rep, cc, uc}, nil
 }
 
 func newSetup(cfg *config, stderr io.Writer) (*setup, error) {
@@ -40,22 +102,23 @@ func newSetup(cfg *config, stderr io.Writer) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	checks, err := buildChecks(cfg, r)
+	s := &setup{state: map[string]stateful{}}
+	checks, err := buildChecks(cfg, s, r)
 	if err != nil {
 		return nil, err
 	}
-	e, err := mailscore.NewEngine(mailscore.EngineOptions{Timeout: cfg.timeout, Logger: cfg.logger(stderr)}, checks...)
+	timeout := cfg.timeout
+	if cfg.follow {
+		// Following links takes up to 6 s per message before the URL
+		// checker's own DNS work; give it room.
+		timeout = max(timeout, 15*time.Second)
+	}
+	s.engine, err = mailscore.NewEngine(mailscore.EngineOptions{Timeout: timeout, Logger: cfg.logger(stderr)}, checks...)
 	if err != nil {
 		return nil, err
-	}
-	s := &setup{engine: e, state: map[string]stateful{}}
-	for _, c := range checks {
-		if st, ok := c.(stateful); ok {
-			s.state[c.Name()] = st
-		}
 	}
 	if cfg.statePath != "" {
-		if err := s.load(cfg.statePath); err != nil && !os.IsNotExist(err) {
+		if err := s.load(cfg.statePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}

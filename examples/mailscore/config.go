@@ -24,6 +24,11 @@ type config struct {
 
 	ip, helo, from, rcpt string
 	authservID           string
+	received             bool
+	dnsbl, uribl         string
+	protect              string
+	follow               bool
+	readOnly             bool // reputation counts no volume (eval)
 }
 
 func (c *config) register(fs *flag.FlagSet) {
@@ -37,6 +42,11 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.helo, "helo", "", "HELO/EHLO name the client gave")
 	fs.StringVar(&c.from, "from", "", "MAIL FROM address (default: the message's Return-Path)")
 	fs.StringVar(&c.rcpt, "rcpt", "", "RCPT TO addresses, comma-separated")
+	fs.BoolVar(&c.received, "received", true, "without -ip, take the client IP and HELO from the first Received field with a public address")
+	fs.StringVar(&c.dnsbl, "dnsbl", "", "IP DNS lists to query: zen,spamcop,barracuda,mailspike,dnswl (default none)")
+	fs.StringVar(&c.uribl, "uribl", "", "URI DNS lists to query: dbl,surbl,uribl (default none)")
+	fs.StringVar(&c.protect, "protect", "", "domains whose look-alikes in links are flagged, comma-separated")
+	fs.BoolVar(&c.follow, "follow", false, "follow links to their landing pages (tells the links' owners the message arrived)")
 	fs.StringVar(&c.authservID, "authserv-id", "mailscore.local", "authserv-id for Authentication-Results")
 }
 
@@ -77,4 +87,15 @@ func (c *config) resolver() (dnsutil.Resolver, error) {
 		}
 	}
 	return dnsutil.New(dnsutil.Options{Servers: servers})
+}
+
+// splitList splits a comma-separated flag value into lower-case names.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.ToLower(strings.TrimSpace(x)); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -30,7 +30,7 @@ type labeledDir struct {
 
 // loadLabeled reads every message under the folders, at most limit from
 // each (0: all). Files that are not messages are counted, not fatal.
-func loadLabeled(dirs []labeledDir, limit int, env mailscore.Envelope) ([]labeledFile, int, error) {
+func loadLabeled(dirs []labeledDir, limit int, env mailscore.Envelope, fromReceived bool) ([]labeledFile, int, error) {
 	var out []labeledFile
 	skipped := 0
 	for _, side := range dirs {
@@ -45,7 +45,7 @@ func loadLabeled(dirs []labeledDir, limit int, env mailscore.Envelope) ([]labele
 			files = files[:limit]
 		}
 		for _, f := range files {
-			m, err := loadMessage(f, env, mailscore.Limits{})
+			m, err := loadMessage(f, env, mailscore.Limits{}, fromReceived)
 			if err != nil {
 				skipped++
 				continue
@@ -125,7 +125,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	msgs, skipped, err := loadLabeled([]labeledDir{{*hamDir, mailscore.Ham}, {*spamDir, mailscore.Spam}}, *limit, env)
+	cfg.readOnly = true // scoring a corpus is not traffic: count no volume
+	msgs, skipped, err := loadLabeled([]labeledDir{{*hamDir, mailscore.Ham}, {*spamDir, mailscore.Spam}}, *limit, env, cfg.received)
 	if err != nil {
 		return err
 	}

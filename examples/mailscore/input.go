@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/mail"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,10 +64,49 @@ func stripMboxFrom(raw []byte) []byte {
 	return nil
 }
 
+// receivedFrom finds, in the topmost Received field that names one, the
+// public address and HELO name of the client that handed the message to the
+// receiving system: "from HELO (rdns [192.0.2.1]) by ...". Private,
+// loopback and other non-public addresses (local relays, fetchmail) are
+// skipped. At most the first 10 Received fields are read.
+func receivedFrom(m *mailscore.Message) (netip.Addr, string) {
+	for i, v := range m.Header.Values("Received") {
+		if i == 10 {
+			break
+		}
+		if !strings.HasPrefix(strings.ToLower(v), "from ") {
+			continue
+		}
+		helo, _, _ := strings.Cut(strings.TrimSpace(v[5:]), " ")
+		for rest := v; ; {
+			open := strings.IndexByte(rest, '[')
+			if open < 0 {
+				break
+			}
+			end := strings.IndexByte(rest[open:], ']')
+			if end < 0 {
+				break
+			}
+			lit := strings.TrimPrefix(strings.ToLower(rest[open+1:open+end]), "ipv6:")
+			rest = rest[open+end:]
+			ip, err := netip.ParseAddr(lit)
+			if err != nil {
+				continue
+			}
+			ip = ip.Unmap()
+			if ip.IsGlobalUnicast() && !ip.IsPrivate() {
+				return ip, strings.Trim(helo, "[]")
+			}
+		}
+	}
+	return netip.Addr{}, ""
+}
+
 // loadMessage reads one message file. Envelope fields not given on the
 // command line are taken from the message where it records them: MAIL FROM
-// from Return-Path.
-func loadMessage(path string, env mailscore.Envelope, lim mailscore.Limits) (*mailscore.Message, error) {
+// from Return-Path and, if fromReceived is set, the client address and HELO
+// from the Received fields.
+func loadMessage(path string, env mailscore.Envelope, lim mailscore.Limits, fromReceived bool) (*mailscore.Message, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -87,11 +127,19 @@ func loadMessage(path string, env mailscore.Envelope, lim mailscore.Limits) (*ma
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// The message is not shared yet: completing its envelope is safe.
 	if m.Envelope.MailFrom == "" {
 		if rp := m.Header.Get("Return-Path"); rp != "" && rp != "<>" {
 			if a, err := mail.ParseAddress(rp); err == nil {
 				m.Envelope.MailFrom = a.Address
 			}
+		}
+	}
+	if fromReceived && !m.Envelope.ClientIP.IsValid() {
+		ip, helo := receivedFrom(m)
+		m.Envelope.ClientIP = ip
+		if m.Envelope.HELO == "" {
+			m.Envelope.HELO = helo
 		}
 	}
 	return m, nil

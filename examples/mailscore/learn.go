@@ -38,7 +38,7 @@ func cmdLearn(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(s.state) == 0 {
 		return fmt.Errorf("no check that learns is enabled")
 	}
-	msgs, skipped, err := loadLabeled([]labeledDir{{*hamDir, mailscore.Ham}, {*spamDir, mailscore.Spam}}, 0, env)
+	msgs, skipped, err := loadLabeled([]labeledDir{{*hamDir, mailscore.Ham}, {*spamDir, mailscore.Spam}}, 0, env, cfg.received)
 	if err != nil {
 		return err
 	}

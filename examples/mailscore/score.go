@@ -17,6 +17,7 @@ type scored struct {
 	File    string             `json:"file"`
 	Verdict *mailscore.Verdict `json:"verdict,omitempty"`
 	Header  string             `json:"x_mailscore,omitempty"`
+	AuthRes string             `json:"authentication_results,omitempty"`
 	Error   string             `json:"error,omitempty"`
 }
 
@@ -54,7 +55,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		msg, err := loadMessage(f, env, mailscore.Limits{})
+		msg, err := loadMessage(f, env, mailscore.Limits{}, cfg.received)
 		if err != nil {
 			failed++
 			results = append(results, scored{File: f, Error: err.Error()})
@@ -64,9 +65,19 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		v := s.engine.Score(ctx, msg)
-		results = append(results, scored{File: f, Verdict: &v, Header: v.HeaderValue()})
+		// The Authentication-Results value an MTA would add; the DNS
+		// answers are cached from the engine's run.
+		ar := ""
+		if res, _ := s.auth.Evaluate(ctx, msg); res != nil {
+			ar = res.AuthResults(cfg.authservID)
+		}
+		results = append(results, scored{File: f, Verdict: &v, Header: v.HeaderValue(), AuthRes: ar})
 		if !cfg.jsonOut {
 			printVerdict(stdout, f, &v)
+			if ar != "" {
+				fmt.Fprintf(stdout, "Authentication-Results: %s\n", ar)
+			}
+			fmt.Fprintln(stdout)
 		}
 	}
 	if cfg.jsonOut {
@@ -99,7 +110,7 @@ func printVerdict(w io.Writer, file string, v *mailscore.Verdict) {
 		fmt.Fprintf(w, "incomplete: %s: %s\n", inc.Check, inc.Reason)
 	}
 	fmt.Fprintf(w, "%s\n", v.Explain())
-	fmt.Fprintf(w, "X-Mailscore: %s\n\n", v.HeaderValue())
+	fmt.Fprintf(w, "X-Mailscore: %s\n", v.HeaderValue())
 }
 
 func truncate(s string, n int) string {
