@@ -561,13 +561,20 @@ func (e *evaluator) include(t *Term, domain, qname string, depth int) (bool, out
 		e.path[depth] = t
 		return true, outcome{}
 	case Fail, SoftFail, Neutral:
-		e.step(depth, domain, t.Text, name, "no match", "included result "+sub.code.String())
+		e.step(depth, domain, t.Text, name, "no match", includedResult[sub.code])
 		return false, outcome{}
 	case None:
 		e.step(depth, domain, t.Text, name, "permerror", "included domain has no SPF record (RFC 7208 section 5.2)")
 		return false, outcome{code: PermError, err: fmt.Errorf("%w: include:%s", ErrNoRecord, name)}
 	}
 	return false, outcome{code: sub.code, err: sub.err}
+}
+
+// includedResult is the trace detail of an include that did not match.
+var includedResult = [...]string{
+	Fail:     "included result fail",
+	SoftFail: "included result softfail",
+	Neutral:  "included result neutral",
 }
 
 // redirect is the redirect= modifier (section 6.1).
