@@ -11,9 +11,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// LookupTXT returns the TXT records at name, one string per record: the
-// character-strings of a record are joined without anything between them
-// (RFC 7208 section 3.3; RFC 6376 section 3.6.2.2).
+// LookupTXT returns the TXT records at name, one string per record, as the
+// octets published: the character-strings of a record are joined without
+// anything between them (RFC 7208 section 3.3; RFC 6376 section 3.6.2.2).
 func LookupTXT(ctx context.Context, r Resolver, name string) ([]string, error) {
 	a, err := r.Lookup(ctx, name, dns.TypeTXT)
 	if err != nil {
@@ -22,11 +22,57 @@ func LookupTXT(ctx context.Context, r Resolver, name string) ([]string, error) {
 	out := make([]string, 0, len(a.Records))
 	for _, rr := range a.Records {
 		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(t.Txt, ""))
+			out = append(out, TXTString(t))
 		}
 	}
 	return out, nil
 }
+
+// TXTString returns a TXT record's character-strings joined, as the octets
+// published. github.com/miekg/dns keeps TXT data in presentation form
+// (quotes, backslashes and unprintable octets escaped as \X and \DDD,
+// RFC 1035 section 5.1); this undoes that.
+func TXTString(t *dns.TXT) string {
+	switch len(t.Txt) {
+	case 0:
+		return ""
+	case 1:
+		return Unescape(t.Txt[0])
+	}
+	return Unescape(strings.Join(t.Txt, ""))
+}
+
+// Unescape decodes the presentation form of a character-string or a domain
+// name (RFC 1035 section 5.1: \DDD is the octet DDD, \X is X) back to raw
+// octets. A string without a backslash is returned as it is, without
+// allocating.
+func Unescape(s string) string {
+	i := strings.IndexByte(s, '\\')
+	if i < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			if n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0'); n <= 255 {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i+1])
+		i++
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // LookupAddrs returns the addresses of type qtype (dns.TypeA or
 // dns.TypeAAAA) at name.

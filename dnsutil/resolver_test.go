@@ -490,3 +490,30 @@ func BenchmarkLookupUpstream(b *testing.B) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+func TestLookupTXTReturnsPublishedOctets(t *testing.T) {
+	// The record holds a quote, a backslash, a semicolon and the octets 0xff
+	// and 0x00; miekg/dns keeps them escaped, LookupTXT must not.
+	srv := dnstest.New(t, `odd.example. 300 IN TXT "a\"b\\c;d\255e\000f" "g"`)
+	c, _ := newClient(t, srv, nil)
+	txt, err := LookupTXT(context.Background(), c, "odd.example")
+	require.NoError(t, err)
+	require.Equal(t, []string{"a\"b\\c;d\xffe\x00fg"}, txt)
+}
+
+func TestUnescape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{`a\"b`, `a"b`},
+		{`a\\b`, `a\b`},
+		{`\255\000`, "\xff\x00"},
+		{`\256`, "256"}, // not an octet: the backslash quotes the next character
+		{`\12`, "12"},
+		{`end\`, `end\`},
+		{`a\.b`, "a.b"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, Unescape(tt.in), tt.in)
+	}
+	require.Zero(t, testing.AllocsPerRun(10, func() { _ = Unescape("v=spf1 -all") }))
+}

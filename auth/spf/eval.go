@@ -180,7 +180,7 @@ func (e *evaluator) fetch(domain, qname string, depth int) (rec *Record, o outco
 		if !isTXT {
 			continue
 		}
-		s := joinTXT(t.Txt)
+		s := dnsutil.TXTString(t)
 		if !IsRecord(s) {
 			continue // not an SPF record (section 4.5)
 		}
@@ -225,22 +225,6 @@ func (c *Checker) parse(txt string) (*Record, error) {
 		c.records.Add(txt, rec)
 	}
 	return rec, nil
-}
-
-// joinTXT joins a TXT record's character-strings with nothing between
-// them (RFC 7208 section 3.3) and decodes the resolver's presentation form
-// back to raw octets.
-func joinTXT(parts []string) string {
-	var s string
-	switch len(parts) {
-	case 0:
-		return ""
-	case 1:
-		s = parts[0]
-	default:
-		s = strings.Join(parts, "")
-	}
-	return unescape(s)
 }
 
 // count charges one DNS-querying term against the limit, and checks the
@@ -488,7 +472,7 @@ func (e *evaluator) mechPTR(t *Term, domain, name string, depth int) (bool, outc
 		if n++; n > maxPTRNames {
 			break
 		}
-		host := lower(unescape(trimDot(p.Ptr)))
+		host := lower(dnsutil.Unescape(trimDot(p.Ptr)))
 		if hasSuffixDomain(host, name) && e.validates(host) {
 			e.step(depth, domain, t.Text, name, "matched validated name", host)
 			return true, outcome{}
@@ -633,7 +617,7 @@ func (e *evaluator) fetchExplanation(t *Term, domain string) (string, bool) {
 	n := 0
 	for _, rr := range a.Records {
 		if tx, ok := rr.(*dns.TXT); ok {
-			txt = joinTXT(tx.Txt)
+			txt = dnsutil.TXTString(tx)
 			n++
 		}
 	}

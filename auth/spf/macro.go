@@ -220,7 +220,7 @@ func (e *evaluator) ptrNames() []string {
 	var names []string
 	for _, rr := range a.Records {
 		if p, ok := rr.(*dns.PTR); ok && len(names) < maxPTRNames {
-			names = append(names, lower(unescape(trimDot(p.Ptr))))
+			names = append(names, lower(dnsutil.Unescape(trimDot(p.Ptr))))
 		}
 	}
 	return names

@@ -155,7 +155,7 @@ func TestQueryName(t *testing.T) {
 		got, ok := queryName(in)
 		require.True(t, ok, in)
 		require.Equal(t, want, got, in)
-		require.Equal(t, strings.TrimSuffix(in, "."), unescape(strings.TrimSuffix(got, ".")), "unescape reverses %q", in)
+		require.Equal(t, strings.TrimSuffix(in, "."), dnsutil.Unescape(strings.TrimSuffix(got, ".")), "unescape reverses %q", in)
 	}
 	for _, bad := range []string{"", ".", "a..b.com", ".a.com", strings.Repeat("a", 64) + ".com", strings.Repeat("abcdefghi.", 26)} {
 		_, ok := queryName(bad)

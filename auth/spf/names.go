@@ -80,36 +80,6 @@ func queryName(d string) (string, bool) {
 	return b.String(), true
 }
 
-// unescape decodes the presentation form of a character-string or a name
-// (\DDD and \X escapes, as github.com/miekg/dns writes them) back to raw
-// octets. Strings without a backslash are returned as they are.
-func unescape(s string) string {
-	i := strings.IndexByte(s, '\\')
-	if i < 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s))
-	b = append(b, s[:i]...)
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 >= len(s) {
-			b = append(b, c)
-			continue
-		}
-		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
-			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-			if n <= 255 {
-				b = append(b, byte(n))
-				i += 3
-				continue
-			}
-		}
-		b = append(b, s[i+1])
-		i++
-	}
-	return string(b)
-}
-
 // trimDot removes one trailing dot.
 func trimDot(s string) string {
 	if strings.HasSuffix(s, ".") {
