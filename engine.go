@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -146,12 +147,6 @@ func (e *Engine) Checks() []Check { return e.checks }
 // Scorer returns the engine's scorer.
 func (e *Engine) Scorer() Scorer { return e.scorer }
 
-type checkResult struct {
-	idx     int
-	signals []Signal
-	err     error
-}
-
 // errPanic marks a check that panicked.
 var errPanic = errors.New("check panicked")
 
@@ -159,16 +154,72 @@ var errPanic = errors.New("check panicked")
 // deadline.
 var ErrDeadline = errors.New("mailscore: check did not finish before the deadline")
 
-func (e *Engine) run(ctx context.Context, i int, msg *Message, prior []Signal, out chan<- checkResult) {
+// checkState is what one Observe call knows about one check.
+type checkState struct {
+	signals  []Signal
+	err      error
+	waiting  int // dependencies not yet finished
+	started  bool
+	finished bool
+}
+
+// observation is the state of one Observe call, shared with the goroutines
+// running its checks. The goroutine that finishes a check records it and
+// starts the checks waiting on it; the last one wakes Observe. Once Observe
+// has returned (closed), late results are dropped.
+type observation struct {
+	e       *Engine
+	ctx     context.Context
+	msg     *Message
+	mu      sync.Mutex
+	st      []checkState
+	pending int
+	closed  bool
+	done    chan struct{}
+}
+
+// start runs check i in its own goroutine; o.mu must be held.
+func (o *observation) start(i int) {
+	o.st[i].started = true
+	var prior []Signal
+	for _, d := range o.e.deps[i] {
+		prior = append(prior, o.st[d].signals...)
+	}
+	go o.run(i, prior)
+}
+
+func (o *observation) run(i int, prior []Signal) {
+	sigs, err := o.e.call(o.ctx, i, o.msg, prior)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return
+	}
+	st := &o.st[i]
+	st.signals, st.err, st.finished = sigs, err, true
+	o.pending--
+	if o.ctx.Err() == nil { // after the deadline, start nothing new
+		for _, u := range o.e.users[i] {
+			if o.st[u].waiting--; o.st[u].waiting == 0 {
+				o.start(u)
+			}
+		}
+	}
+	if o.pending == 0 {
+		close(o.done)
+	}
+}
+
+// call runs check i, turning a panic into an error.
+func (e *Engine) call(ctx context.Context, i int, msg *Message, prior []Signal) (sigs []Signal, err error) {
 	c := e.checks[i]
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("check panicked", "check", c.Name(), "panic", r, "stack", string(debug.Stack()))
-			out <- checkResult{idx: i, err: fmt.Errorf("%w: %v", errPanic, r)}
+			sigs, err = nil, fmt.Errorf("%w: %v", errPanic, r)
 		}
 	}()
-	sigs, err := c.Check(ctx, msg, prior)
-	out <- checkResult{idx: i, signals: sigs, err: err}
+	return c.Check(ctx, msg, prior)
 }
 
 // Observe runs every check on msg and returns what they found, without
@@ -185,59 +236,24 @@ func (e *Engine) Observe(ctx context.Context, msg *Message) *Observation {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 
-	type state struct {
-		signals  []Signal
-		err      error
-		waiting  int // dependencies not yet finished
-		started  bool
-		finished bool
-	}
-	st := make([]state, n)
-	// Buffered for every check, so a check that finishes after Observe has
-	// returned never blocks.
-	out := make(chan checkResult, n)
-	start := func(i int) {
-		st[i].started = true
-		var prior []Signal
-		if len(e.deps[i]) > 0 {
-			for _, d := range e.deps[i] {
-				prior = append(prior, st[d].signals...)
-			}
-		}
-		go e.run(ctx, i, msg, prior, out)
-	}
-	for i := range st {
-		st[i].waiting = len(e.deps[i])
-		if st[i].waiting == 0 {
-			start(i)
+	o := &observation{e: e, ctx: ctx, msg: msg, st: make([]checkState, n), pending: n, done: make(chan struct{})}
+	o.mu.Lock()
+	for i := range o.st {
+		o.st[i].waiting = len(e.deps[i])
+		if o.st[i].waiting == 0 {
+			o.start(i)
 		}
 	}
-	pending := n
-wait:
-	for pending > 0 {
-		select {
-		case r := <-out:
-			st[r.idx].signals, st[r.idx].err, st[r.idx].finished = r.signals, r.err, true
-			pending--
-			for _, u := range e.users[r.idx] {
-				if st[u].waiting--; st[u].waiting == 0 {
-					start(u)
-				}
-			}
-		case <-ctx.Done():
-			// Take what finished at the deadline, start nothing new.
-			for pending > 0 {
-				select {
-				case r := <-out:
-					st[r.idx].signals, st[r.idx].err, st[r.idx].finished = r.signals, r.err, true
-					pending--
-				default:
-					break wait
-				}
-			}
-			break wait
-		}
+	o.mu.Unlock()
+	select {
+	case <-o.done:
+	case <-ctx.Done():
 	}
+	o.mu.Lock()
+	o.closed = true // from here on, no goroutine writes o.st
+	o.mu.Unlock()
+
+	st := o.st
 	total := 0
 	for i := range st {
 		total += len(st[i].signals)
