@@ -95,6 +95,7 @@ type Options struct {
 // SymbolProvider and Learner. It is safe for concurrent use.
 type Checker struct {
 	store      Store
+	mem        *MemStore // store, when it is a MemStore: its calls for keys known to be valid
 	now        func() time.Time
 	decay      Decay
 	m          model
@@ -140,6 +141,7 @@ func New(opts Options) (*Checker, error) {
 	if c.store == nil {
 		c.store = NewMemStore(MemStoreOptions{})
 	}
+	c.mem, _ = c.store.(*MemStore)
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -333,9 +335,16 @@ func (c *Checker) run(ctx context.Context, s *scratch, ip netip.Addr) ([]mailsco
 
 	var storeErr error
 	if len(keys) > 0 {
-		if c.readOnly {
+		// The keys are valid: plan builds them from validated domains and
+		// masked prefixes.
+		switch {
+		case c.mem != nil && c.readOnly:
+			c.mem.getValid(t, c.decay, keys, s.ev[:len(keys)])
+		case c.mem != nil:
+			c.mem.addValid(t, c.decay, keys, Evidence{Seen: 1, Recent: 1}, s.ev[:len(keys)])
+		case c.readOnly:
 			storeErr = c.store.Get(ctx, now, c.decay, keys, s.ev[:len(keys)])
-		} else {
+		default:
 			for i, k := range keys {
 				s.ups[i] = Update{Key: k, Delta: Evidence{Seen: 1, Recent: 1}}
 			}
@@ -531,6 +540,11 @@ func (c *Checker) learn(ctx context.Context, s *scratch, ip netip.Addr, delta Ev
 	s.plan(ip, false)
 	if s.nk == 0 {
 		return nil // nothing to learn on: no address, no authenticated domain
+	}
+	if c.mem != nil {
+		// The keys are valid (see run).
+		c.mem.addValid(unixSeconds(c.now()), c.decay, s.keys[:s.nk], delta, nil)
+		return nil
 	}
 	for i := range s.nk {
 		s.ups[i] = Update{Key: s.keys[i], Delta: delta}

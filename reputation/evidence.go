@@ -77,8 +77,14 @@ func (e Evidence) At(now time.Time, d Decay) Evidence {
 }
 
 func (e Evidence) at(now uint32, d Decay) Evidence {
+	e.decayTo(now, &d)
+	return e
+}
+
+// decayTo decays e to now in place (see At).
+func (e *Evidence) decayTo(now uint32, d *Decay) {
 	if e.Last == 0 || now <= e.Last {
-		return e
+		return
 	}
 	dt := float64(now - e.Last)
 	f := float32(math.Exp2(-dt / d.HalfLife.Seconds()))
@@ -92,7 +98,6 @@ func (e Evidence) at(now uint32, d Decay) Evidence {
 	e.Tenants *= f
 	e.Recent *= g
 	e.Last = now
-	return e
 }
 
 // Apply returns e decayed to now with delta's counts added (delta's First
@@ -103,7 +108,14 @@ func (e Evidence) Apply(now time.Time, d Decay, delta Evidence) Evidence {
 }
 
 func (e Evidence) apply(now uint32, d Decay, delta Evidence) Evidence {
-	e = e.at(now, d)
+	e.decayTo(now, &d)
+	e.add(now, &delta)
+	return e
+}
+
+// add adds delta's counts to e, already decayed to now, in place (see
+// Apply).
+func (e *Evidence) add(now uint32, delta *Evidence) {
 	e.HamUser += delta.HamUser
 	e.HamVerdict += delta.HamVerdict
 	e.SpamUser += delta.SpamUser
@@ -118,7 +130,6 @@ func (e Evidence) apply(now uint32, d Decay, delta Evidence) Evidence {
 	if now > e.Last {
 		e.Last = now
 	}
-	return e
 }
 
 // FirstSeen returns First as a time (zero when never seen).

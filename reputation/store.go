@@ -159,24 +159,30 @@ func (st *memState) compact(k Key) (memKey, error) {
 	if err := k.Validate(); err != nil {
 		return memKey{}, err
 	}
+	return st.compactValid(&k, nil), nil
+}
+
+// compactValid is compact for a key known to be valid. With sums, each
+// domain name is hashed once however many keys name it.
+func (st *memState) compactValid(k *Key, sums *nameSums) memKey {
 	a := k.Prefix.Addr()
 	bits := k.Prefix.Bits()
 	switch k.Kind {
 	case KindIP:
 		if a.Is4() {
 			a4 := a.As4()
-			return memKey{b: tag(KindIP, false, bits) | uint64(binary.BigEndian.Uint32(a4[:]))}, nil
+			return memKey{b: tag(KindIP, false, bits) | uint64(binary.BigEndian.Uint32(a4[:]))}
 		}
 		a16 := a.As16()
 		mk := memKey{a: binary.BigEndian.Uint64(a16[:8]), b: tag(KindIP, true, bits)}
 		if bits > 64 {
 			mk.b |= sipHash64(st.k0, st.k1, binary.BigEndian.Uint64(a16[8:])) & lowMask
 		}
-		return mk, nil
+		return mk
 	case KindDomain:
-		return memKey{a: sipHash24(st.k0, st.k1, k.Domain), b: tag(KindDomain, false, 0)}, nil
+		return memKey{a: st.hashName(sums, k.Domain), b: tag(KindDomain, false, 0)}
 	case KindPair:
-		mk := memKey{a: sipHash24(st.k0, st.k1, k.Domain)}
+		mk := memKey{a: st.hashName(sums, k.Domain)}
 		if a.Is4() {
 			a4 := a.As4()
 			mk.b = tag(KindPair, false, bits) | uint64(binary.BigEndian.Uint32(a4[:]))
@@ -184,10 +190,37 @@ func (st *memState) compact(k Key) (memKey, error) {
 			a16 := a.As16()
 			mk.b = tag(KindPair, true, bits) | binary.BigEndian.Uint64(a16[:8])>>16
 		}
-		return mk, nil
+		return mk
 	}
 	first, second, _ := strings.Cut(k.Domain, " ")
-	return memKey{a: sipHash24(st.k0, st.k1, first), b: tag(KindCoDomain, false, 0) | sipHash24(st.k0, st.k1, second)&lowMask}, nil
+	return memKey{a: st.hashName(sums, first), b: tag(KindCoDomain, false, 0) | st.hashName(sums, second)&lowMask}
+}
+
+// nameSums remembers the SipHash of the domain names of one batch: the
+// Checker's keys name each domain several times (its own key, its pair,
+// its co-domain keys), and one hash serves them all.
+type nameSums struct {
+	n     int
+	names [8]string
+	sums  [8]uint64
+}
+
+// hashName returns the SipHash of a domain name, through sums when given.
+func (st *memState) hashName(sums *nameSums, name string) uint64 {
+	if sums == nil {
+		return sipHash24(st.k0, st.k1, name)
+	}
+	for i := range sums.n {
+		if sums.names[i] == name {
+			return sums.sums[i]
+		}
+	}
+	h := sipHash24(st.k0, st.k1, name)
+	if sums.n < len(sums.names) {
+		sums.names[sums.n], sums.sums[sums.n] = name, h
+		sums.n++
+	}
+	return h
 }
 
 // canonical reports whether mk could have come from compact: a snapshot
@@ -241,18 +274,33 @@ func (s *MemStore) Get(_ context.Context, now time.Time, d Decay, keys []Key, ds
 	st := s.state.Load()
 	t := unixSeconds(now)
 	d = d.resolved()
-	for i, k := range keys {
-		mk, err := st.compact(k)
-		if err != nil {
+	var sums nameSums
+	for i := range keys {
+		if err := keys[i].Validate(); err != nil {
 			return err
 		}
-		sh := st.shard(&mk)
-		sh.mu.Lock()
-		ev, _ := sh.lru.Get(mk)
-		sh.mu.Unlock()
-		dst[i] = ev.at(t, d)
+		dst[i] = st.get(st.compactValid(&keys[i], &sums), t, &d)
 	}
 	return nil
+}
+
+// getValid is Get for valid keys, at Unix time t with a resolved Decay.
+func (s *MemStore) getValid(t uint32, d Decay, keys []Key, dst []Evidence) {
+	st := s.state.Load()
+	var sums nameSums
+	for i := range keys {
+		dst[i] = st.get(st.compactValid(&keys[i], &sums), t, &d)
+	}
+}
+
+// get returns the evidence of mk decayed to t.
+func (st *memState) get(mk memKey, t uint32, d *Decay) Evidence {
+	sh := st.shard(&mk)
+	sh.mu.Lock()
+	ev, _ := sh.lru.Get(mk)
+	sh.mu.Unlock()
+	ev.decayTo(t, d)
+	return ev
 }
 
 // Update implements Store.
@@ -263,22 +311,47 @@ func (s *MemStore) Update(_ context.Context, now time.Time, d Decay, updates []U
 	st := s.state.Load()
 	t := unixSeconds(now)
 	d = d.resolved()
+	var sums nameSums
 	for i := range updates {
-		mk, err := st.compact(updates[i].Key)
-		if err != nil {
+		if err := updates[i].Key.Validate(); err != nil {
 			return err
 		}
-		sh := st.shard(&mk)
-		sh.mu.Lock()
-		ev, _ := sh.lru.Peek(mk)
-		ev = ev.at(t, d)
-		sh.lru.Add(mk, ev.apply(t, d, updates[i].Delta))
-		sh.mu.Unlock()
+		var b *Evidence
 		if before != nil {
-			before[i] = ev
+			b = &before[i]
 		}
+		st.update(st.compactValid(&updates[i].Key, &sums), t, &d, &updates[i].Delta, b)
 	}
 	return nil
+}
+
+// addValid is Update for valid keys that all get the same delta, at Unix
+// time t with a resolved Decay.
+func (s *MemStore) addValid(t uint32, d Decay, keys []Key, delta Evidence, before []Evidence) {
+	st := s.state.Load()
+	var sums nameSums
+	for i := range keys {
+		var b *Evidence
+		if before != nil {
+			b = &before[i]
+		}
+		st.update(st.compactValid(&keys[i], &sums), t, &d, &delta, b)
+	}
+}
+
+// update decays the evidence of mk to t, stores it in before (if not
+// nil), and adds delta.
+func (st *memState) update(mk memKey, t uint32, d *Decay, delta, before *Evidence) {
+	sh := st.shard(&mk)
+	sh.mu.Lock()
+	ev, _ := sh.lru.Peek(mk)
+	ev.decayTo(t, d)
+	if before != nil {
+		*before = ev
+	}
+	ev.add(t, delta)
+	sh.lru.Add(mk, ev)
+	sh.mu.Unlock()
 }
 
 // Delete implements Store.
