@@ -76,10 +76,7 @@ func (s *MemStore) writePayload(w io.Writer) error {
 		sh := &st.shards[i]
 		buf = buf[:0]
 		sh.mu.Lock()
-		for _, k := range sh.lru.Keys() { // oldest first
-			e, _ := sh.lru.Peek(k)
-			buf = appendRecord(buf, &k, &e)
-		}
+		sh.lru.oldestFirst(func(k *memKey, e *Evidence) { buf = appendRecord(buf, k, e) })
 		sh.mu.Unlock()
 		if _, err := w.Write(buf); err != nil {
 			return err

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Store keeps Evidence by Key. The in-memory MemStore is the default; the
@@ -59,13 +57,14 @@ type MemStoreOptions struct {
 	MaxSnapshotSize int64
 }
 
-// DefaultMaxKeys is the default capacity of a MemStore (about 200 MB).
+// DefaultMaxKeys is the default capacity of a MemStore (about 125 MB).
 const DefaultMaxKeys = 1 << 20
 
-// MemStore is the in-memory Store: sharded LRU caches (golang-lru/v2) of
-// compact entries, with snapshot persistence (Save, Load, SaveFile,
-// LoadFile). An entry is a 16-byte key and a 40-byte Evidence (about 170
-// bytes of heap with the LRU and map overhead): domain names, and the last
+// MemStore is the in-memory Store: sharded LRU caches of compact entries,
+// with snapshot persistence (Save, Load, SaveFile, LoadFile). An entry is
+// a 16-byte key and a 40-byte Evidence in a 64-byte slot, without
+// pointers (about 120 bytes of heap with the map overhead; see memLRU for
+// why it is not golang-lru/v2): domain names, and the last
 // 64 bits of single IPv6 addresses, are kept as SipHash-2-4 values under a
 // random per-store secret (saved with the snapshot), so they cannot be
 // listed back, only looked up; IPv4 addresses and IPv6 networks are kept
@@ -86,8 +85,8 @@ type memState struct {
 
 type memShard struct {
 	mu  sync.Mutex
-	lru *simplelru.LRU[memKey, Evidence]
-	_   [48]byte // keep shards' locks on separate cache lines
+	lru memLRU
+	_   [8]byte // keep shards' locks on separate cache lines
 }
 
 // memKey is the compact form of a Key: 16 bytes, no pointers. The top 12
@@ -145,11 +144,7 @@ func (s *MemStore) newState(k0, k1 uint64) *memState {
 	per := (s.opts.MaxKeys + n - 1) / n
 	st := &memState{k0: k0, k1: k1, shards: make([]memShard, n), mask: uint64(n - 1)}
 	for i := range st.shards {
-		l, err := simplelru.NewLRU[memKey, Evidence](per, nil)
-		if err != nil {
-			panic(err) // unreachable: per >= 1
-		}
-		st.shards[i].lru = l
+		st.shards[i].lru = newMemLRU(per)
 	}
 	return st
 }
@@ -344,13 +339,12 @@ func (s *MemStore) addValid(t uint32, d Decay, keys []Key, delta Evidence, befor
 func (st *memState) update(mk memKey, t uint32, d *Decay, delta, before *Evidence) {
 	sh := st.shard(&mk)
 	sh.mu.Lock()
-	ev, _ := sh.lru.Peek(mk)
+	ev := sh.lru.Entry(mk)
 	ev.decayTo(t, d)
 	if before != nil {
-		*before = ev
+		*before = *ev
 	}
 	ev.add(t, delta)
-	sh.lru.Add(mk, ev)
 	sh.mu.Unlock()
 }
 
