@@ -84,6 +84,26 @@ func normDomain(d string) string {
 	return d
 }
 
+// normValidDomain is normDomain and validDomain together: one pass over
+// a name that is already lower-case (the usual case).
+func normValidDomain(name string) (string, bool) {
+	slow := func() (string, bool) {
+		d := normDomain(name)
+		return d, validDomain(d)
+	}
+	d := strings.TrimSuffix(name, ".")
+	if d == "" || len(d) > maxDomainLen || d[0] == '.' || d[len(d)-1] == '.' {
+		return slow()
+	}
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if c <= ' ' || c == 0x7f || (c == '.' && d[i-1] == '.') || ('A' <= c && c <= 'Z') {
+			return slow()
+		}
+	}
+	return d, true
+}
+
 // validDomain reports whether d can be a key: non-empty, at most 253
 // octets, no spaces, controls or empty labels.
 func validDomain(d string) bool {

@@ -83,8 +83,8 @@ func (c *Checker) putScratch(s *scratch) {
 
 // addDomain records an authenticated domain (deduplicated, bounded).
 func (s *scratch) addDomain(d string, limit int) {
-	d = normDomain(d)
-	if !validDomain(d) {
+	d, ok := normValidDomain(d)
+	if !ok {
 		return
 	}
 	for i := range s.nd {
@@ -100,8 +100,8 @@ func (s *scratch) addDomain(d string, limit int) {
 
 // addOrg records an organizational domain given by the auth check.
 func (s *scratch) addOrg(d string) {
-	d = normDomain(d)
-	if !validDomain(d) {
+	d, ok := normValidDomain(d)
+	if !ok {
 		return
 	}
 	for i := range s.no {
