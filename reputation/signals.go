@@ -27,6 +27,14 @@ func (s *scratch) key(p int, kind string, value func([]byte) []byte) {
 	s.sigs[p].ke = len(s.kv)
 }
 
+// keySpan adds a key to signal p whose value is already in the text, at
+// [start, end): the reasons begin with the key they speak of, so most key
+// values need not be written twice.
+func (s *scratch) keySpan(p int, kind string, start, end int) {
+	s.kv = append(s.kv, pendingKey{kind: kind, s: start, e: end})
+	s.sigs[p].ke = len(s.kv)
+}
+
 // finish makes the signals: one string for every reason and key value,
 // one slice of keys, one of signals.
 func (s *scratch) finish() []mailscore.Signal {
@@ -70,9 +78,11 @@ func (c *Checker) appendEvidence(b []byte, r *est, e *Evidence) []byte {
 	return b
 }
 
-// appendKnown appends "KEY: reputation -8.6 (bad) from EVIDENCE, first seen AGE ago".
-func (c *Checker) appendKnown(b []byte, k *Key, r *est, e *Evidence, t uint32) []byte {
+// appendKnown appends "KEY: reputation -8.6 (bad) from EVIDENCE, first
+// seen AGE ago" and returns where KEY ends.
+func (c *Checker) appendKnown(b []byte, k *Key, r *est, e *Evidence, t uint32) ([]byte, int) {
 	b = k.appendTo(b)
+	keyEnd := len(b)
 	b = append(b, ": reputation "...)
 	b = appendScore(b, r.score)
 	b = append(b, " ("...)
@@ -84,15 +94,17 @@ func (c *Checker) appendKnown(b []byte, k *Key, r *est, e *Evidence, t uint32) [
 		b = appendDuration(b, time.Duration(t-e.First)*time.Second)
 		b = append(b, " ago"...)
 	}
-	return b
+	return b, keyEnd
 }
 
-// appendUnknown appends "KEY: EVIDENCE - too little evidence to judge (neutral)".
-func (c *Checker) appendUnknown(b []byte, k *Key, r *est, e *Evidence) []byte {
+// appendUnknown appends "KEY: EVIDENCE - too little evidence to judge
+// (neutral)" and returns where KEY ends.
+func (c *Checker) appendUnknown(b []byte, k *Key, r *est, e *Evidence) ([]byte, int) {
 	b = k.appendTo(b)
+	keyEnd := len(b)
 	b = append(b, ": "...)
 	b = c.appendEvidence(b, r, e)
-	return append(b, " - too little evidence to judge (neutral)"...)
+	return append(b, " - too little evidence to judge (neutral)"...), keyEnd
 }
 
 // ipSignal emits IP_REPUTATION (and IP_SHARED): the most specific IP
@@ -112,14 +124,14 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 			most = l
 		}
 	}
-	var p int
+	var p, keyEnd int
 	level := most
 	if answer >= 0 {
 		level = answer
 		r := &rs[answer]
 		conf := r.confidence * weight[answer] * share
 		p = s.begin(SymIPReputation, 2*r.p-1, conf)
-		s.text = c.appendKnown(s.text, &s.keys[answer], r, &s.ev[answer], t)
+		s.text, keyEnd = c.appendKnown(s.text, &s.keys[answer], r, &s.ev[answer], t)
 		if answer > 0 {
 			s.text = append(s.text, "; "...)
 			s.text = ip.AppendTo(s.text)
@@ -138,22 +150,35 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 		}
 	} else {
 		p = s.begin(SymIPReputation, 0, 0)
-		s.text = c.appendUnknown(s.text, &s.keys[most], &rs[most], &s.ev[most])
+		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[most], &rs[most], &s.ev[most])
 	}
 	s.end(p)
-	s.key(p, mailscore.KeyIP, func(b []byte) []byte { return ip.AppendTo(b) })
-	s.key(p, mailscore.KeyPrefix, func(b []byte) []byte { return s.keys[level].Prefix.AppendTo(b) })
+	// The reason begins with the level's prefix; at the address's own level
+	// (and without a zone, which prefixes drop) that is the address and
+	// "/32" or "/128".
+	rs0 := s.sigs[p].rs
+	if level == 0 && ip.Zone() == "" {
+		slash := 4 // "/32"
+		if ip.Is6() {
+			slash = 5 // "/128"
+		}
+		s.keySpan(p, mailscore.KeyIP, rs0, keyEnd-slash+1)
+	} else {
+		s.key(p, mailscore.KeyIP, func(b []byte) []byte { return ip.AppendTo(b) })
+	}
+	s.keySpan(p, mailscore.KeyPrefix, rs0, keyEnd)
 
 	if s.nd > 0 && tenants >= 1.5 && netIdx >= 0 {
 		p := s.begin(SymIPShared, 1-share, 1)
 		s.text = s.keys[netIdx].Prefix.AppendTo(s.text)
+		keyEnd := len(s.text)
 		s.text = append(s.text, " carries mail for "...)
 		s.text = appendCount(s.text, tenants)
 		s.text = append(s.text, " authenticated domains; its IP reputation counts at "...)
 		s.text = appendFraction(s.text, share)
 		s.text = append(s.text, " for each of them, whose own domain and tenant reputation count in full"...)
 		s.end(p)
-		s.key(p, mailscore.KeyPrefix, func(b []byte) []byte { return s.keys[netIdx].Prefix.AppendTo(b) })
+		s.keySpan(p, mailscore.KeyPrefix, s.sigs[p].rs, keyEnd)
 	}
 }
 
@@ -209,10 +234,10 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 		}
 	}
 	d := &s.doms[best.dom]
-	var p int
+	var p, keyEnd int
 	if best.known {
 		p = s.begin(SymDomainReputation, 2*best.r.p-1, best.conf())
-		s.text = c.appendKnown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key], t)
+		s.text, keyEnd = c.appendKnown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key], t)
 		if best.key != d.dk {
 			s.text = append(s.text, "; "...)
 			s.text = append(s.text, d.name...)
@@ -221,7 +246,7 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 		s.text = appendShared(s.text, d)
 	} else {
 		p = s.begin(SymDomainReputation, 0, 0)
-		s.text = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
+		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
 	}
 	if s.nd > 1 {
 		s.text = append(s.text, " ("...)
@@ -229,9 +254,18 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 		s.text = append(s.text, " domains authenticated; the most decisive shown)"...)
 	}
 	s.end(p)
-	s.key(p, mailscore.KeyAuthDomain, func(b []byte) []byte { return append(b, d.name...) })
+	// The reason begins with the domain that answered: d or its org.
+	if best.key == d.dk {
+		s.keySpan(p, mailscore.KeyAuthDomain, s.sigs[p].rs, keyEnd)
+	} else {
+		s.key(p, mailscore.KeyAuthDomain, func(b []byte) []byte { return append(b, d.name...) })
+	}
 	if d.org != d.name {
-		s.key(p, mailscore.KeyOrgDomain, func(b []byte) []byte { return append(b, d.org...) })
+		if best.key == d.ok {
+			s.keySpan(p, mailscore.KeyOrgDomain, s.sigs[p].rs, keyEnd)
+		} else {
+			s.key(p, mailscore.KeyOrgDomain, func(b []byte) []byte { return append(b, d.org...) })
+		}
 	}
 }
 
@@ -262,19 +296,20 @@ func (c *Checker) tenantSignal(s *scratch, t uint32) {
 			best = x
 		}
 	}
-	var p int
+	var p, keyEnd int
 	if best.known {
 		p = s.begin(SymTenantReputation, 2*best.r.p-1, best.conf())
-		s.text = c.appendKnown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key], t)
+		s.text, keyEnd = c.appendKnown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key], t)
 		s.text = appendShared(s.text, &s.doms[best.dom])
 	} else {
 		p = s.begin(SymTenantReputation, 0, 0)
-		s.text = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
+		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
 	}
 	s.end(p)
-	k := &s.keys[best.key]
-	s.key(p, KeyIPDomain, k.appendTo)
-	s.key(p, mailscore.KeyAuthDomain, func(b []byte) []byte { return append(b, k.Domain...) })
+	// The reason begins with the pair, "domain@prefix".
+	rs := s.sigs[p].rs
+	s.keySpan(p, KeyIPDomain, rs, keyEnd)
+	s.keySpan(p, mailscore.KeyAuthDomain, rs, rs+len(s.keys[best.key].Domain))
 }
 
 // spike measures the sender's short-term rate against its own long-term
@@ -342,6 +377,7 @@ func (c *Checker) spikeSignal(s *scratch, ip netip.Addr, nIP int, share float64,
 	p := s.begin(SymVolumeSpike, bValue, bConf)
 	k := &s.keys[bestKey]
 	s.text = k.appendTo(s.text)
+	keyEnd := len(s.text)
 	s.text = append(s.text, ": sending "...)
 	s.text = appendRate(s.text, bShort)
 	s.text = append(s.text, " against its "...)
@@ -357,11 +393,12 @@ func (c *Checker) spikeSignal(s *scratch, ip netip.Addr, nIP int, share float64,
 		s.text = append(s.text, " as the network is shared"...)
 	}
 	s.end(p)
+	// The reason begins with the key: a prefix or a domain.
+	kind := mailscore.KeyAuthDomain
 	if k.Kind == KindIP {
-		s.key(p, mailscore.KeyPrefix, k.Prefix.AppendTo)
-	} else {
-		s.key(p, mailscore.KeyAuthDomain, func(b []byte) []byte { return append(b, k.Domain...) })
+		kind = mailscore.KeyPrefix
 	}
+	s.keySpan(p, kind, s.sigs[p].rs, keyEnd)
 }
 
 // listSignals turns DNS list results into signals; list failures are
