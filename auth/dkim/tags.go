@@ -37,6 +37,9 @@ type tagScanner struct {
 	n     int
 	err   error
 	names [MaxTags]string
+	// strict refuses empty tag-specs other than after a final ";"
+	// (ParseTagList); the verifier tolerates them.
+	strict bool
 }
 
 func newTagScanner(s string) tagScanner { return tagScanner{s: s} }
@@ -52,6 +55,10 @@ func (sc *tagScanner) next() (tag, bool) {
 		}
 		if s[sc.pos] != ';' {
 			break
+		}
+		if sc.strict {
+			sc.err = fmt.Errorf("empty tag-spec at offset %d", sc.pos)
+			return tag{}, false
 		}
 		sc.pos++ // empty tag-spec
 	}
