@@ -10,10 +10,24 @@ import (
 // appendCount appends a (decayed, weighted) count: whole numbers from 10
 // up or when within 0.05 of one, else one decimal.
 func appendCount(b []byte, v float64) []byte {
-	if v >= 9.95 || math.Abs(v-math.Round(v)) < 0.05 {
-		return strconv.AppendInt(b, int64(math.Round(v)), 10)
+	if r := math.Round(v); v >= 9.95 || math.Abs(v-r) < 0.05 {
+		return appendInt(b, int64(r))
 	}
 	return appendTenths(b, int64(math.Round(v*10)))
+}
+
+// appendInt is strconv.AppendInt in base 10, with a shortcut for the
+// small numbers reasons are mostly made of.
+func appendInt(b []byte, n int64) []byte {
+	switch {
+	case n < 0 || n >= 1000:
+		return strconv.AppendInt(b, n, 10)
+	case n < 10:
+		return append(b, byte('0'+n))
+	case n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return append(b, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // appendTenths appends n/10 with one decimal.
@@ -22,7 +36,7 @@ func appendTenths(b []byte, n int64) []byte {
 		b = append(b, '-')
 		n = -n
 	}
-	b = strconv.AppendInt(b, n/10, 10)
+	b = appendInt(b, n/10)
 	return append(b, '.', byte('0'+n%10))
 }
 
@@ -49,7 +63,7 @@ func appendScore(b []byte, s float64) []byte {
 // "3 minutes", "40 seconds".
 func appendDuration(b []byte, d time.Duration) []byte {
 	unit := func(b []byte, n int64, one, many string) []byte {
-		b = strconv.AppendInt(b, n, 10)
+		b = appendInt(b, n)
 		if n == 1 {
 			return append(b, one...)
 		}

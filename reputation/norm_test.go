@@ -1,6 +1,8 @@
 package reputation
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,4 +51,28 @@ func FuzzNormValidDomain(f *testing.F) {
 			require.Equal(t, want, got, "%q", s)
 		}
 	})
+}
+
+func TestDomainByte(t *testing.T) {
+	for c := range 256 {
+		want := byte(0)
+		switch {
+		case c <= ' ' || c == 0x7f:
+			want = 1
+		case 'A' <= c && c <= 'Z':
+			want = 2
+		case c == '.':
+			want = 3
+		}
+		require.Equal(t, want, domainByte[c], "octet %#x", c)
+	}
+}
+
+func TestAppendInt(t *testing.T) {
+	for _, n := range []int64{0, 1, 9, 10, 42, 99, 100, 101, 999, 1000, 12345, -1, -10, -999, math.MaxInt64, math.MinInt64} {
+		require.Equal(t, strconv.FormatInt(n, 10), string(appendInt([]byte("x"), n))[1:], "%d", n)
+	}
+	for n := range int64(2000) {
+		require.Equal(t, strconv.FormatInt(n, 10), string(appendInt(nil, n)))
+	}
 }
