@@ -125,7 +125,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg.readOnly = true // scoring a corpus is not traffic: count no volume
+	cfg.ReadOnly = true // scoring a corpus is not traffic: count no volume
 	msgs, skipped, err := loadLabeled([]labeledDir{{*hamDir, mailscore.Ham}, {*spamDir, mailscore.Spam}}, *limit, env, cfg.received)
 	if err != nil {
 		return err
@@ -140,15 +140,15 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		scorer = s.engine.Scorer()
+		scorer = s.Engine.Scorer()
 		p := newProgress(stderr, len(msgs))
-		labeled, err = observeAll(ctx, s.engine, msgs, func() { p.add("scoring") })
+		labeled, err = observeAll(ctx, s.Engine, msgs, func() { p.add("scoring") })
 		if err != nil {
 			return err
 		}
 	} else {
 		// Fresh learning state per fold; -state is not loaded.
-		cfg.statePath = ""
+		cfg.StatePath = ""
 		fold := make([]int, len(msgs))
 		rng := rand.New(rand.NewPCG(*seed, 0x6d61696c73636f72))
 		perm := rng.Perm(len(msgs))
@@ -161,7 +161,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			scorer = s.engine.Scorer()
+			scorer = s.Engine.Scorer()
 			var train, test []labeledFile
 			for i, m := range msgs {
 				if fold[i] == k {
@@ -174,12 +174,12 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if err := s.engine.Learn(ctx, m.msg, m.label); err != nil {
+				if err := s.Engine.Learn(ctx, m.msg, m.label); err != nil {
 					return fmt.Errorf("learning %s: %w", m.path, err)
 				}
 				p.add(fmt.Sprintf("fold %d", k+1))
 			}
-			got, err := observeAll(ctx, s.engine, test, func() { p.add(fmt.Sprintf("fold %d", k+1)) })
+			got, err := observeAll(ctx, s.Engine, test, func() { p.add(fmt.Sprintf("fold %d", k+1)) })
 			if err != nil {
 				return err
 			}

@@ -23,7 +23,7 @@ func cmdLearn(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.statePath == "" || (*hamDir == "" && *spamDir == "") {
+	if cfg.StatePath == "" || (*hamDir == "" && *spamDir == "") {
 		fs.Usage()
 		return fmt.Errorf("%w: -state and at least one of -ham and -spam are required", errUsage)
 	}
@@ -35,7 +35,7 @@ func cmdLearn(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if len(s.state) == 0 {
+	if !s.Learns() {
 		return fmt.Errorf("no check that learns is enabled")
 	}
 	msgs, skipped, err := loadLabeled([]labeledDir{{*hamDir, mailscore.Ham}, {*spamDir, mailscore.Spam}}, 0, env, cfg.received)
@@ -48,16 +48,16 @@ func cmdLearn(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.engine.Learn(ctx, m.msg, m.label); err != nil {
+		if err := s.Engine.Learn(ctx, m.msg, m.label); err != nil {
 			return fmt.Errorf("learning %s: %w", m.path, err)
 		}
 		counts[m.label]++
 		p.add("learning")
 	}
-	if err := s.save(cfg.statePath); err != nil {
+	if err := s.Save(cfg.StatePath); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "learned %d ham and %d spam (%d files skipped); state saved to %s\n",
-		counts[mailscore.Ham], counts[mailscore.Spam], skipped, cfg.statePath)
+		counts[mailscore.Ham], counts[mailscore.Spam], skipped, cfg.StatePath)
 	return nil
 }

@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/mailscore/mailscore/examples/internal/wiring"
 )
 
 const usage = `usage:
@@ -70,4 +72,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-var errUsage = errors.New("usage")
+// errUsage marks bad usage (exit status 2).
+var errUsage = wiring.ErrUsage

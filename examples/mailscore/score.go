@@ -64,13 +64,11 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			continue
 		}
-		v := s.engine.Score(ctx, msg)
-		// The Authentication-Results value an MTA would add; the DNS
-		// answers are cached from the engine's run.
-		ar := ""
-		if res, _ := s.auth.Evaluate(ctx, msg); res != nil {
-			ar = res.AuthResults(cfg.authservID)
-		}
+		res := s.Score(ctx, msg)
+		v := res.Verdict
+		// The Authentication-Results value an MTA would add, from the
+		// same run of the auth check as the verdict.
+		ar := res.AuthResults(cfg.AuthservID)
 		results = append(results, scored{File: f, Verdict: &v, Header: v.HeaderValue(), AuthRes: ar})
 		if !cfg.jsonOut {
 			printVerdict(stdout, f, &v)
