@@ -58,9 +58,10 @@ type elem struct {
 	fg, bg rgb
 }
 
-// htmlWalker analyses one document with the tokenizer of
-// golang.org/x/net/html (no tree is built, to stay fast). Nesting is
-// tracked on a bounded stack of open elements.
+// htmlWalker analyses one document from its tokens (those of
+// golang.org/x/net/html's Tokenizer, produced by htmlLexer; no tree is
+// built, to stay fast). Nesting is tracked on a bounded stack of open
+// elements. A walker is reused from document to document.
 type htmlWalker struct {
 	st     *htmlStats
 	text   *[]byte // visible text is appended here, words separated by spaces
@@ -83,33 +84,54 @@ var voidElements = map[atom.Atom]bool{
 // analyzeHTML walks src, adding what it finds to st and the visible text to
 // text.
 func analyzeHTML(src string, st *htmlStats, text *[]byte) {
+	var w htmlWalker
+	var z htmlLexer
+	w.analyze(&z, src, st, text)
+}
+
+// begin prepares the walker for a document, keeping its buffers.
+func (w *htmlWalker) begin(st *htmlStats, text *[]byte) {
 	st.docs++
-	w := htmlWalker{st: st, text: text}
+	*w = htmlWalker{st: st, text: text, stack: w.stack[:0], anchor: w.anchor[:0], href: w.href[:0], hidBuf: w.hidBuf[:0]}
 	// The text colour is unknown until markup sets it (style sheets may set
 	// it where this walk cannot see); the background is white by default.
-	w.stack = append(make([]elem, 0, 32), elem{fg: noColor, bg: 0xffffff})
-	z := html.NewTokenizer(strings.NewReader(src))
+	if w.stack == nil {
+		w.stack = make([]elem, 0, 32)
+	}
+	w.stack = append(w.stack, elem{fg: noColor, bg: 0xffffff})
+}
+
+// analyze walks src with the lexer z (whose tokens are x/net's; see
+// htmlLexer). The walker and the lexer keep their buffers for the next
+// document.
+func (w *htmlWalker) analyze(z *htmlLexer, src string, st *htmlStats, text *[]byte) {
+	w.begin(st, text)
+	z.reset(src)
 	for n := 0; ; n++ {
 		if n >= maxHTMLTokens {
 			st.truncated = true
 			break
 		}
-		tt := z.Next()
-		switch tt {
+		switch tt := z.Next(); tt {
 		case html.ErrorToken:
 			w.endHidden()
 			return
 		case html.TextToken:
 			w.textToken(z.Text())
 		case html.StartTagToken, html.SelfClosingTagToken:
-			w.startTag(z, tt == html.SelfClosingTagToken)
+			w.startTag(z.Raw(), tt == html.SelfClosingTagToken)
 		case html.EndTagToken:
-			var nb [24]byte
-			name, _ := tagName(z.Raw(), &nb)
-			w.endTag(atom.Lookup(name))
+			w.endTagRaw(z.Raw())
 		}
 	}
 	w.endHidden()
+}
+
+// endTagRaw closes the element named in a raw end tag.
+func (w *htmlWalker) endTagRaw(raw []byte) {
+	var nb [24]byte
+	name, _ := tagName(raw, &nb)
+	w.endTag(atom.Lookup(name))
 }
 
 func (w *htmlWalker) top() *elem { return &w.stack[len(w.stack)-1] }
@@ -261,8 +283,8 @@ func (w *htmlWalker) noteTag(name []byte) {
 	w.st.tags = append(w.st.tags, string(name))
 }
 
-func (w *htmlWalker) startTag(z *html.Tokenizer, selfClosing bool) {
-	raw := z.Raw()
+// startTag opens the element of a raw start tag.
+func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 	var nb [24]byte
 	name, rest := tagName(raw, &nb)
 	a := atom.Lookup(name)
