@@ -109,6 +109,8 @@ type analysis struct {
 	plain      int // text parts that are not HTML
 	html       int
 	hs         htmlStats
+	hw         htmlWalker // reused with its buffers
+	lex        htmlLexer  // reused with its buffer
 	visible    []byte
 	body, subj textStats
 	gtube      bool
@@ -125,7 +127,7 @@ func (a *analysis) reset() {
 	// Drop references into the last message so the pool does not keep it alive.
 	clear(a.tk.srcs)
 	visible, toks, srcs, hashes, counts, clues, set := a.visible[:0], a.tk.toks[:0], a.tk.srcs[:0], a.hashes[:0], a.counts[:0], a.clues[:0], a.set
-	*a = analysis{visible: visible, hashes: hashes, counts: counts, clues: clues, set: set}
+	*a = analysis{visible: visible, hashes: hashes, counts: counts, clues: clues, set: set, hw: a.hw, lex: a.lex}
 	a.tk.toks, a.tk.srcs = toks, srcs
 }
 
@@ -171,7 +173,7 @@ func (c *Checker) analyze(msg *mailscore.Message, a *analysis, heuristics bool) 
 		switch {
 		case p.ContentType == "text/html":
 			a.html++
-			analyzeHTML(p.Text, &a.hs, &a.visible)
+			a.hw.analyze(&a.lex, p.Text, &a.hs, &a.visible)
 		case strings.HasPrefix(p.ContentType, "text/"):
 			a.plain++
 			if heuristics {

@@ -75,10 +75,15 @@ type htmlWalker struct {
 	hidBuf []byte
 }
 
-var voidElements = map[atom.Atom]bool{
-	atom.Area: true, atom.Base: true, atom.Br: true, atom.Col: true, atom.Embed: true,
-	atom.Hr: true, atom.Img: true, atom.Input: true, atom.Link: true, atom.Meta: true,
-	atom.Param: true, atom.Source: true, atom.Track: true, atom.Wbr: true,
+// isVoid reports whether an element never has content (so it is never
+// pushed on the stack).
+func isVoid(a atom.Atom) bool {
+	switch a {
+	case atom.Area, atom.Base, atom.Br, atom.Col, atom.Embed, atom.Hr, atom.Img, atom.Input,
+		atom.Link, atom.Meta, atom.Param, atom.Source, atom.Track, atom.Wbr:
+		return true
+	}
+	return false
 }
 
 // analyzeHTML walks src, adding what it finds to st and the visible text to
@@ -167,14 +172,16 @@ func tagName(raw []byte, buf *[24]byte) (name []byte, rest int) {
 	return buf[:len(n)], j
 }
 
-func isHTMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+// htmlSpace marks HTML's ASCII white space (section 2.3 of the HTML
+// standard).
+var htmlSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': true}
 
-// readAttrs reads the attributes of a raw start tag (the tokenizer has
-// already found the tag; reading them from Raw avoids the copies that
-// Tokenizer.TagAttr makes). Values holding character references are
+func isHTMLSpace(c byte) bool { return htmlSpace[c] }
+
+// readAttrs reads the attributes of a raw start tag into a (the lexer has
+// already found the tag). Values holding character references are
 // unescaped.
-func readAttrs(raw []byte, i int) attrs {
-	var a attrs
+func readAttrs(raw []byte, i int, a *attrs) {
 	for i < len(raw) {
 		for i < len(raw) && (isHTMLSpace(raw[i]) || raw[i] == '/') {
 			i++
@@ -224,7 +231,6 @@ func readAttrs(raw []byte, i int) attrs {
 		}
 		a.set(key, val)
 	}
-	return a
 }
 
 func (a *attrs) set(key, val []byte) {
@@ -289,7 +295,8 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 	name, rest := tagName(raw, &nb)
 	a := atom.Lookup(name)
 	w.noteTag(name)
-	at := readAttrs(raw, rest)
+	var at attrs
+	readAttrs(raw, rest, &at)
 	w.implyEnd(a)
 	parent := w.top()
 	e := elem{a: a, hidden: parent.hidden, how: parent.how, fg: parent.fg, bg: parent.bg}
@@ -338,7 +345,7 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 			w.st.externalCSS++
 		}
 	case atom.Img:
-		w.image(at, e.hidden || st.hidden != "")
+		w.image(&at, e.hidden || st.hidden != "")
 	case atom.A:
 		w.endAnchor()
 		w.inA = true
@@ -350,7 +357,7 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 		w.anchor = w.anchor[:0]
 	}
 
-	if selfClosing || voidElements[a] {
+	if selfClosing || isVoid(a) {
 		return
 	}
 	if len(w.stack) >= maxHTMLStack {
@@ -456,7 +463,7 @@ func (w *htmlWalker) endTag(a atom.Atom) {
 	}
 }
 
-func (w *htmlWalker) image(at attrs, hidden bool) {
+func (w *htmlWalker) image(at *attrs, hidden bool) {
 	w.st.images++
 	src := bytes.TrimSpace(at.src)
 	remote := isRemoteBytes(src)
@@ -607,8 +614,11 @@ func hostBytes(u []byte) []byte {
 	for len(u) > 0 && (u[0] == '/' || u[0] == '\\') {
 		u = u[1:]
 	}
-	if i := bytes.IndexAny(u, "/?#\\"); i >= 0 {
-		u = u[:i]
+	for i, c := range u {
+		if c == '/' || c == '?' || c == '#' || c == '\\' {
+			u = u[:i]
+			break
+		}
 	}
 	if i := bytes.LastIndexByte(u, '@'); i >= 0 {
 		u = u[i+1:]
@@ -673,20 +683,32 @@ func countVisible(t []byte) int {
 }
 
 // appendCollapsed appends t to dst with runs of white space collapsed to one
-// space, up to max bytes.
+// space, stopping once dst holds max bytes (a word begun is given its first
+// byte, and the space before it, even at the limit).
 func appendCollapsed(dst, t []byte, max int) []byte {
 	space := len(dst) > 0 && dst[len(dst)-1] != ' '
-	for i := 0; i < len(t) && len(dst) < max; i++ {
-		c := t[i]
-		if c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' {
+	for i := 0; i < len(t) && len(dst) < max; {
+		if htmlSpace[t[i]] {
 			space = true
+			i++
 			continue
 		}
 		if space && len(dst) > 0 {
 			dst = append(dst, ' ')
 		}
 		space = false
-		dst = append(dst, c)
+		// The word: its first byte, then as much of the rest as fits.
+		j := i + 1
+		for j < len(t) && !htmlSpace[t[j]] {
+			j++
+		}
+		room := max - len(dst) - 1 // after the first byte
+		n := 1 + min(j-i-1, room)
+		if room < 0 {
+			n = 1
+		}
+		dst = append(dst, t[i:i+n]...)
+		i += n
 	}
 	if len(dst) > 0 && dst[len(dst)-1] != ' ' {
 		dst = append(dst, ' ')

@@ -189,19 +189,23 @@ func (tk *tokenizer) add(ns, kind uint8, src, off int, w string, sfx uint8) {
 		tk.full = true
 		return
 	}
-	h := uint64(fnvOffset)
-	if ns != nsBody {
-		h = fnvString(h, nsNames[ns])
-	}
-	if kind != kWord {
-		h = fnvString(h, kindNames[kind])
-	}
-	h = fnvLower(h, w)
+	h := fnvLower(prefixHash[ns][kind], w)
 	if sfx != sNone {
 		h = fnvString(h, sfxNames[sfx])
 	}
 	tk.toks = append(tk.toks, token{h: h, off: uint32(off), n: uint16(min(len(w), 1<<16-1)), src: uint16(src), ns: ns, kind: kind, sfx: sfx})
 }
+
+// prefixHash[ns][kind] is the FNV-1a state after hashing the namespace and
+// kind names, which every token hash starts with.
+var prefixHash = func() (t [len(nsNames)][len(kindNames)]uint64) {
+	for ns := range t {
+		for kind := range t[ns] {
+			t[ns][kind] = fnvString(fnvString(fnvOffset, nsNames[ns]), kindNames[kind])
+		}
+	}
+	return t
+}()
 
 // addStr adds a token for a string that is not part of a registered text.
 func (tk *tokenizer) addStr(ns, kind uint8, w string, sfx uint8) {
@@ -213,9 +217,10 @@ func (tk *tokenizer) addStr(ns, kind uint8, w string, sfx uint8) {
 	}
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v'
-}
+// spaceByte marks the bytes that separate words.
+var spaceByte = [256]bool{' ': true, '\n': true, '\r': true, '\t': true, '\f': true, '\v': true}
+
+func isSpace(c byte) bool { return spaceByte[c] }
 
 // text tokenizes running text under a namespace.
 func (tk *tokenizer) text(ns uint8, s string) {
