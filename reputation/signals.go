@@ -131,23 +131,25 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 		r := &rs[answer]
 		conf := r.confidence * weight[answer] * share
 		p = s.begin(SymIPReputation, 2*r.p-1, conf)
-		s.text, keyEnd = c.appendKnown(s.text, &s.keys[answer], r, &s.ev[answer], t)
+		b := s.text
+		b, keyEnd = c.appendKnown(b, &s.keys[answer], r, &s.ev[answer], t)
 		if answer > 0 {
-			s.text = append(s.text, "; "...)
-			s.text = ip.AppendTo(s.text)
-			s.text = append(s.text, " itself has too little history, so its /"...)
-			s.text = appendCount(s.text, float64(s.keys[answer].Prefix.Bits()))
-			s.text = append(s.text, " answers at "...)
-			s.text = appendFraction(s.text, weight[answer])
-			s.text = append(s.text, " weight"...)
+			b = append(b, "; "...)
+			b = ip.AppendTo(b)
+			b = append(b, " itself has too little history, so its /"...)
+			b = appendInt(b, int64(s.keys[answer].Prefix.Bits()))
+			b = append(b, " answers at "...)
+			b = appendFraction(b, weight[answer])
+			b = append(b, " weight"...)
 		}
 		if share < 1 {
-			s.text = append(s.text, "; the network is shared by "...)
-			s.text = appendCount(s.text, tenants)
-			s.text = append(s.text, " authenticated domains, so this counts at "...)
-			s.text = appendFraction(s.text, share)
-			s.text = append(s.text, " for this sender"...)
+			b = append(b, "; the network is shared by "...)
+			b = appendCount(b, tenants)
+			b = append(b, " authenticated domains, so this counts at "...)
+			b = appendFraction(b, share)
+			b = append(b, " for this sender"...)
 		}
+		s.text = b
 	} else {
 		p = s.begin(SymIPReputation, 0, 0)
 		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[most], &rs[most], &s.ev[most])
@@ -170,13 +172,14 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 
 	if s.nd > 0 && tenants >= 1.5 && netIdx >= 0 {
 		p := s.begin(SymIPShared, 1-share, 1)
-		s.text = s.keys[netIdx].Prefix.AppendTo(s.text)
-		keyEnd := len(s.text)
-		s.text = append(s.text, " carries mail for "...)
-		s.text = appendCount(s.text, tenants)
-		s.text = append(s.text, " authenticated domains; its IP reputation counts at "...)
-		s.text = appendFraction(s.text, share)
-		s.text = append(s.text, " for each of them, whose own domain and tenant reputation count in full"...)
+		b := s.keys[netIdx].Prefix.AppendTo(s.text)
+		keyEnd := len(b)
+		b = append(b, " carries mail for "...)
+		b = appendCount(b, tenants)
+		b = append(b, " authenticated domains; its IP reputation counts at "...)
+		b = appendFraction(b, share)
+		b = append(b, " for each of them, whose own domain and tenant reputation count in full"...)
+		s.text = b
 		s.end(p)
 		s.keySpan(p, mailscore.KeyPrefix, s.sigs[p].rs, keyEnd)
 	}
@@ -237,21 +240,22 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 	var p, keyEnd int
 	if best.known {
 		p = s.begin(SymDomainReputation, 2*best.r.p-1, best.conf())
-		s.text, keyEnd = c.appendKnown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key], t)
+		b := s.text
+		b, keyEnd = c.appendKnown(b, &s.keys[best.key], &best.r, &s.ev[best.key], t)
 		if best.key != d.dk {
-			s.text = append(s.text, "; "...)
-			s.text = append(s.text, d.name...)
-			s.text = append(s.text, " itself has too little history, so its organizational domain answers"...)
+			b = append(b, "; "...)
+			b = append(b, d.name...)
+			b = append(b, " itself has too little history, so its organizational domain answers"...)
 		}
-		s.text = appendShared(s.text, d)
+		s.text = appendShared(b, d)
 	} else {
 		p = s.begin(SymDomainReputation, 0, 0)
 		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
 	}
 	if s.nd > 1 {
-		s.text = append(s.text, " ("...)
-		s.text = appendCount(s.text, float64(s.nd))
-		s.text = append(s.text, " domains authenticated; the most decisive shown)"...)
+		b := append(s.text, " ("...)
+		b = appendInt(b, int64(s.nd))
+		s.text = append(b, " domains authenticated; the most decisive shown)"...)
 	}
 	s.end(p)
 	// The reason begins with the domain that answered: d or its org.
@@ -299,8 +303,9 @@ func (c *Checker) tenantSignal(s *scratch, t uint32) {
 	var p, keyEnd int
 	if best.known {
 		p = s.begin(SymTenantReputation, 2*best.r.p-1, best.conf())
-		s.text, keyEnd = c.appendKnown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key], t)
-		s.text = appendShared(s.text, &s.doms[best.dom])
+		b := s.text
+		b, keyEnd = c.appendKnown(b, &s.keys[best.key], &best.r, &s.ev[best.key], t)
+		s.text = appendShared(b, &s.doms[best.dom])
 	} else {
 		p = s.begin(SymTenantReputation, 0, 0)
 		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
@@ -376,22 +381,23 @@ func (c *Checker) spikeSignal(s *scratch, ip netip.Addr, nIP int, share float64,
 	}
 	p := s.begin(SymVolumeSpike, bValue, bConf)
 	k := &s.keys[bestKey]
-	s.text = k.appendTo(s.text)
-	keyEnd := len(s.text)
-	s.text = append(s.text, ": sending "...)
-	s.text = appendRate(s.text, bShort)
-	s.text = append(s.text, " against its "...)
-	s.text = append(s.text, c.hlAdj...)
-	s.text = append(s.text, " average of "...)
-	s.text = appendRate(s.text, bLong)
-	s.text = append(s.text, " ("...)
-	s.text = appendCount(s.text, bRatio)
-	s.text = append(s.text, "x) - a sudden rise, reported apart from reputation"...)
+	b := k.appendTo(s.text)
+	keyEnd := len(b)
+	b = append(b, ": sending "...)
+	b = appendRate(b, bShort)
+	b = append(b, " against its "...)
+	b = append(b, c.hlAdj...)
+	b = append(b, " average of "...)
+	b = appendRate(b, bLong)
+	b = append(b, " ("...)
+	b = appendCount(b, bRatio)
+	b = append(b, "x) - a sudden rise, reported apart from reputation"...)
 	if k.Kind == KindIP && share < 1 {
-		s.text = append(s.text, "; counted at "...)
-		s.text = appendFraction(s.text, share)
-		s.text = append(s.text, " as the network is shared"...)
+		b = append(b, "; counted at "...)
+		b = appendFraction(b, share)
+		b = append(b, " as the network is shared"...)
 	}
+	s.text = b
 	s.end(p)
 	// The reason begins with the key: a prefix or a domain.
 	kind := mailscore.KeyAuthDomain
