@@ -389,9 +389,7 @@ func cleanPayload(p string) (string, error) {
 			return "", fmt.Errorf("arc: the Authentication-Results payload has control character 0x%02x", c)
 		}
 	}
-	// Unfolded, with TABs as spaces: the same in relaxed form, plainer
-	// to read.
-	p = strings.ReplaceAll(unfold(p), "\t", " ")
+	p = squashWSP(p)
 	if _, err := authres.Parse(p); err != nil {
 		return "", fmt.Errorf("arc: the Authentication-Results payload: %w", err)
 	}

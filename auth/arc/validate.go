@@ -184,12 +184,14 @@ func (v *Validator) Validate(ctx context.Context, msg *mailscore.Message) *Resul
 func (c *chain) collect() *Result {
 	n := 0
 	maxInst := 0
-	c.slots = make([]slot, MaxInstance+1)
 	for idx := range c.fields {
 		f := &c.fields[idx]
 		k := kindOf(f.Name)
 		if k == kindNone {
 			continue
+		}
+		if c.slots == nil {
+			c.slots = make([]slot, MaxInstance+1)
 		}
 		// At most 3 x MaxInstance fields get this far: the next one is a
 		// duplicate or malformed, and fails the chain.
@@ -275,7 +277,7 @@ func (c *chain) collect() *Result {
 
 // parsePayload unfolds and parses an AAR's authres-payload.
 func parsePayload(p string) AuthResults {
-	p = unfold(p)
+	p = squashWSP(p)
 	ar := AuthResults{Payload: p}
 	ar.Header, ar.Err = authres.Parse(p)
 	return ar
@@ -284,9 +286,46 @@ func parsePayload(p string) AuthResults {
 // unfold removes line breaks (RFC 5322 section 2.2.3) and trims white space.
 func unfold(s string) string {
 	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
-		s = strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(s)
+		b := make([]byte, 0, len(s))
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c != '\r' && c != '\n' {
+				b = append(b, c)
+			}
+		}
+		s = string(b)
 	}
 	return strings.Trim(s, " \t")
+}
+
+// squashWSP unfolds s and reduces each run of spaces and tabs outside
+// quoted strings to one space: the same text for RFC 8601 and for relaxed
+// canonicalization, plainer to read.
+func squashWSP(s string) string {
+	s = unfold(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	quoted, space := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !quoted && (c == ' ' || c == '\t') {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		switch {
+		case c == '\\' && quoted && i+1 < len(s):
+			b.WriteByte(c)
+			i++
+			c = s[i]
+		case c == '"':
+			quoted = !quoted
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // parseSignatures checks the tags of the signatures to validate: the

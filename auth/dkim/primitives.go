@@ -85,7 +85,7 @@ func (e *detailError) Unwrap() []error {
 // padding may be left out. Values longer than a MaxRSABits signature are
 // refused. Errors match ErrSyntax.
 func DecodeBase64(s string) ([]byte, error) {
-	out, err := decodeBase64(make([]byte, MaxRSABits/8+128), s)
+	out, err := decodeBase64(make([]byte, min(MaxRSABits/8+128, len(s)*3/4+3)), s)
 	if err != nil {
 		return nil, &detailError{kind: ErrSyntax, detail: err.Error()}
 	}
