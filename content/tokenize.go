@@ -143,14 +143,24 @@ func fnvLower(h uint64, s string) uint64 {
 		if c >= utf8.RuneSelf {
 			return fnvString(h, strings.ToLower(s[i:]))
 		}
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		h ^= uint64(c)
+		h ^= uint64(lowerASCII[c])
 		h *= fnvPrime
 	}
 	return h
 }
+
+// lowerASCII maps ASCII upper-case letters to lower case and every other
+// byte to itself (a table, so that hashing mixed-case words does not
+// mispredict a branch per capital).
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = byte(c) + 'a' - 'A'
+	}
+	return t
+}()
 
 // Tokenizer limits.
 const (
@@ -194,6 +204,15 @@ func (tk *tokenizer) add(ns, kind uint8, src, off int, w string, sfx uint8) {
 		h = fnvString(h, sfxNames[sfx])
 	}
 	tk.toks = append(tk.toks, token{h: h, off: uint32(off), n: uint16(min(len(w), 1<<16-1)), src: uint16(src), ns: ns, kind: kind, sfx: sfx})
+}
+
+// push adds a token whose hash is already computed (as add computes it).
+func (tk *tokenizer) push(t token) {
+	if len(tk.toks) >= maxTokensPerMessage {
+		tk.full = true
+		return
+	}
+	tk.toks = append(tk.toks, t)
 }
 
 // prefixHash[ns][kind] is the FNV-1a state after hashing the namespace and
@@ -287,6 +306,22 @@ func (tk *tokenizer) word(ns uint8, src, off int, w string) {
 	if len(w) < minWord {
 		return
 	}
+	if len(w) <= maxWord {
+		// The common case: hash while checking that the word is ASCII
+		// (the same hash as add's).
+		h := prefixHash[ns][kWord]
+		for i := 0; i < len(w); i++ {
+			c := w[i]
+			if c >= utf8.RuneSelf {
+				tk.unicodeWord(ns, src, off, w)
+				return
+			}
+			h ^= uint64(lowerASCII[c])
+			h *= fnvPrime
+		}
+		tk.push(token{h: h, off: uint32(off), n: uint16(len(w)), src: uint16(src), ns: ns, kind: kWord})
+		return
+	}
 	ascii := true
 	for i := 0; i < len(w); i++ {
 		if w[i] >= utf8.RuneSelf {
@@ -296,10 +331,6 @@ func (tk *tokenizer) word(ns uint8, src, off int, w string) {
 	}
 	if !ascii {
 		tk.unicodeWord(ns, src, off, w)
-		return
-	}
-	if len(w) <= maxWord {
-		tk.add(ns, kWord, src, off, w, sNone)
 		return
 	}
 	if at := strings.IndexByte(w, '@'); at > 0 && at < len(w)-1 {
