@@ -66,11 +66,13 @@ func (c *Checker) getScratch() *scratch {
 }
 
 func (c *Checker) putScratch(s *scratch) {
+	// Drop references to domain strings (field by field: no bulk write
+	// barrier while the GC marks).
 	for i := range s.nk {
-		s.keys[i] = Key{} // drop references to domain strings
+		s.keys[i].Domain = ""
 	}
 	for i := range s.nd {
-		s.doms[i] = domInfo{}
+		s.doms[i].name, s.doms[i].org = "", ""
 	}
 	for i := range s.no {
 		s.orgs[i] = ""

@@ -42,18 +42,22 @@ func (s *scratch) finish() []mailscore.Signal {
 		return nil
 	}
 	text := string(s.text)
+	// Field by field: the new slices are zero, and whole-struct copies
+	// would go through the bulk write barrier while the GC marks.
 	keys := make([]mailscore.Key, len(s.kv))
-	for i, k := range s.kv {
-		keys[i] = mailscore.Key{Kind: k.kind, Value: text[k.s:k.e]}
+	for i := range s.kv {
+		k := &s.kv[i]
+		keys[i].Kind = k.kind
+		keys[i].Value = text[k.s:k.e]
 	}
 	out := make([]mailscore.Signal, len(s.sigs))
-	for i, p := range s.sigs {
-		out[i] = mailscore.Signal{
-			Check: Name, Symbol: p.sym, Value: p.value, Confidence: p.conf,
-			Reason: text[p.rs:p.re],
-		}
+	for i := range s.sigs {
+		p, o := &s.sigs[i], &out[i]
+		o.Check, o.Symbol = Name, p.sym
+		o.Value, o.Confidence = p.value, p.conf
+		o.Reason = text[p.rs:p.re]
 		if p.ke > p.ks {
-			out[i].Keys = keys[p.ks:p.ke:p.ke]
+			o.Keys = keys[p.ks:p.ke:p.ke]
 		}
 	}
 	return out
