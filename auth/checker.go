@@ -1,11 +1,17 @@
 // Package auth runs the sender authentication checks of one message as a
 // single mailscore Check named "auth": SPF for MAIL FROM and for HELO (RFC
-// 7208), DKIM (RFC 6376), DMARC (RFC 9989 or RFC 7489) and iprev (RFC 8601
-// section 3). SPF and iprev run beside DKIM while DNS answers are slow (see
-// Concurrency); DMARC runs when SPF and DKIM are done, with their results
-// as plain values. It emits signals with default weights (see Symbols) and
-// the Authentication-Results field for the message (RFC 8601, through
-// package authres).
+// 7208), DKIM (RFC 6376), ARC (RFC 8617), DMARC (RFC 9989 or RFC 7489) and
+// iprev (RFC 8601 section 3). SPF, iprev and ARC run beside DKIM while DNS
+// answers are slow (see Concurrency); DMARC runs when SPF and DKIM are
+// done, with their results as plain values. It emits signals with default
+// weights (see Symbols) and the Authentication-Results field for the
+// message (RFC 8601, through package authres).
+//
+// ARC does not change DMARC's result. A passing chain is weak evidence on
+// its own (anyone can seal), a broken one weakly spam-ward; with
+// Options.TrustedSealers, a passing chain whose trusted sealer saw the
+// message pass DMARC offsets a DMARC failure (ARC_TRUSTED_PASS, RFC 8617
+// section 7.2): the remedy for the forwarding problem of RFC 7960.
 //
 // Signals of domains that authenticated carry Key{KeyAuthDomain, domain}
 // and Key{KeyOrgDomain, registrable domain}; DMARC signals carry
@@ -36,6 +42,7 @@ import (
 	"time"
 
 	"github.com/mailscore/mailscore"
+	"github.com/mailscore/mailscore/auth/arc"
 	"github.com/mailscore/mailscore/auth/authres"
 	"github.com/mailscore/mailscore/auth/dkim"
 	"github.com/mailscore/mailscore/auth/dmarc"
@@ -61,8 +68,24 @@ type Options struct {
 	SkipIPRev bool
 	// SkipHELO turns the SPF check of the HELO identity off.
 	SkipHELO bool
-	// Concurrency says when SPF (MAIL FROM and HELO) and iprev run on a
-	// goroutine of their own beside DKIM. Default ConcurrencyAuto.
+	// ARC configures the validation of Authenticated Received Chains
+	// (RFC 8617). Its Resolver is filled in from Resolver, and its Now
+	// from DKIM.Now, when nil.
+	ARC arc.Options
+	// SkipARC turns ARC validation off (no arc= result, no ARC signals).
+	SkipARC bool
+	// TrustedSealers are the ARC sealers whose word this receiver takes:
+	// domains (a listed domain covers its subdomains) of forwarders and
+	// mailing lists known to check mail before they change and seal it.
+	// When DMARC fails but the chain passes, its newest sealers are
+	// trusted, and the oldest of them recorded DMARC passing (or an
+	// aligned DKIM or SPF pass) for the From domain, the check emits
+	// ARC_TRUSTED_PASS, which offsets the DMARC failure (RFC 8617 section
+	// 7.2; RFC 7960 describes why forwarding fails DMARC). Empty: no
+	// sealer is trusted.
+	TrustedSealers []string
+	// Concurrency says when SPF (MAIL FROM and HELO), iprev and ARC run
+	// on goroutines of their own beside DKIM. Default ConcurrencyAuto.
 	Concurrency Concurrency
 }
 
@@ -101,6 +124,8 @@ type Checker struct {
 	dkim     *dkim.Verifier
 	dmarc    *dmarc.Verifier
 	iprev    *iprev.Checker
+	arc      *arc.Validator // nil with SkipARC
+	trusted  []string       // TrustedSealers, lower-case, no trailing dot
 }
 
 // New returns a Checker.
@@ -121,6 +146,25 @@ func New(opts Options) (*Checker, error) {
 		dkim:  v,
 		dmarc: dmarc.New(opts.Resolver, opts.DMARC),
 		iprev: iprev.New(opts.Resolver, opts.IPRev),
+	}
+	if !opts.SkipARC {
+		ao := opts.ARC
+		if ao.Resolver == nil {
+			ao.Resolver = opts.Resolver
+		}
+		if ao.Now == nil {
+			ao.Now = opts.DKIM.Now
+		}
+		if c.arc, err = arc.NewValidator(ao); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	for _, d := range opts.TrustedSealers {
+		d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+		if d == "" {
+			return nil, errors.New("auth: an empty TrustedSealers entry")
+		}
+		c.trusted = append(c.trusted, d)
 	}
 	c.othersNs.Store(int64(slowOthers)) // start side by side: the cache is cold
 	return c, nil
@@ -151,8 +195,33 @@ type Results struct {
 	// IPRev is the iprev result; IPRevChecked is false when skipped.
 	IPRev        iprev.Result
 	IPRevChecked bool
+	// ARC is the validation of the message's Authenticated Received Chain
+	// (Status none without ARC header fields); ARCChecked is false, and
+	// ARC nil, with Options.SkipARC.
+	ARC        *arc.Result
+	ARCChecked bool
+	// ARCTrusted is set when DMARC failed and a trusted sealer's passing
+	// chain vouches for the message (Options.TrustedSealers).
+	ARCTrusted *TrustedARC
 	// ClientIP is the address checked.
 	ClientIP netip.Addr
+}
+
+// TrustedARC says which trusted ARC sealer vouched for a message that
+// failed DMARC, and with what.
+type TrustedARC struct {
+	// Sealer is the domain of the trusted sealer (its ARC-Seal d=) whose
+	// ARC-Authentication-Results are relied on, and Instance its set.
+	Sealer   string
+	Instance int
+	// AuthServID is the authserv-id of those results.
+	AuthServID string
+	// Method is what passed there for the From domain: "dmarc", or an
+	// aligned "dkim" or "spf".
+	Method string
+	// Domain is the authenticated domain (header.from, header.d or the
+	// smtp.mailfrom domain).
+	Domain string
 }
 
 // Evaluate runs the checks on msg. The error is non-nil when some check
@@ -199,6 +268,22 @@ func (c *Checker) Evaluate(ctx context.Context, msg *mailscore.Message) (*Result
 			}
 		}()
 	}
+	// ARC runs beside DKIM too, on a goroutine of its own, under the same
+	// rule; a message without ARC header fields costs nothing.
+	var arcClaimed atomic.Bool
+	var arcDone chan struct{}
+	res.ARCChecked = c.arc != nil
+	hasARC := res.ARCChecked && arc.Present(msg)
+	if hasARC && (c.opts.Concurrency == ConcurrencyAlways ||
+		c.opts.Concurrency == ConcurrencyAuto && c.othersNs.Load() >= int64(slowOthers)) {
+		arcDone = make(chan struct{})
+		go func() {
+			if arcClaimed.CompareAndSwap(false, true) {
+				res.ARC = c.arc.Validate(ctx, msg)
+				close(arcDone)
+			}
+		}()
+	}
 	res.DKIM = c.dkim.VerifyMessage(ctx, msg)
 	if hasIP {
 		if claimed.CompareAndSwap(false, true) {
@@ -206,6 +291,14 @@ func (c *Checker) Evaluate(ctx context.Context, msg *mailscore.Message) (*Result
 		} else {
 			<-done
 		}
+	}
+	switch {
+	case hasARC && arcClaimed.CompareAndSwap(false, true):
+		res.ARC = c.arc.Validate(ctx, msg)
+	case hasARC:
+		<-arcDone
+	case res.ARCChecked:
+		res.ARC = &arc.Result{Status: arc.StatusNone}
 	}
 
 	// DMARC with the SPF (MAIL FROM) and DKIM outcomes as plain values.
@@ -230,7 +323,94 @@ func (c *Checker) Evaluate(ctx context.Context, msg *mailscore.Message) (*Result
 		dkimOut = append(dkimOut, dmarc.DKIMOutcome{Domain: r.Domain, Selector: r.Selector, Result: dmarc.AuthResult(r.Status)})
 	}
 	res.DMARC = c.dmarc.EvaluateMessage(ctx, msg.Header.Values("From"), spfOut, dkimOut)
+	res.ARCTrusted = c.trustedARC(res)
 	return res, res.err()
+}
+
+// trustedARC decides whether a trusted sealer vouches for a message that
+// failed DMARC (RFC 8617 section 7.2): the chain passes; its newest
+// sealers, from the newest down, are trusted; and the oldest of those
+// trusted sets recorded, in its ARC-Authentication-Results, DMARC passing
+// for the From domain, or DKIM or SPF passing for a domain aligned with
+// it (relaxed, RFC 7489 section 3.1). Only trusted hands held the message
+// since then, so what that hop saw is what this message was.
+func (c *Checker) trustedARC(r *Results) *TrustedARC {
+	if len(c.trusted) == 0 || r.ARC == nil || r.ARC.Status != arc.StatusPass || r.DMARC == nil || r.DMARC.Status != dmarc.Fail {
+		return nil
+	}
+	from := strings.ToLower(r.DMARC.AuthorDomain)
+	if from == "" {
+		return nil
+	}
+	k := len(r.ARC.Sets)
+	for k > 0 && c.isTrusted(r.ARC.Sets[k-1].Seal.Domain) {
+		k--
+	}
+	if k == len(r.ARC.Sets) {
+		return nil // the newest sealer is not trusted
+	}
+	set := &r.ARC.Sets[k]
+	h := set.AAR.Header
+	if h == nil {
+		return nil
+	}
+	t := &TrustedARC{Sealer: set.Seal.Domain, Instance: set.Instance, AuthServID: h.AuthServID}
+	// DMARC's own verdict first, then an aligned DKIM, then SPF.
+	for _, method := range []string{"dmarc", "dkim", "spf"} {
+		for _, res := range h.Find(method) {
+			if !strings.EqualFold(res.Value, "pass") {
+				continue
+			}
+			var dom string
+			switch method {
+			case "dmarc":
+				if d := res.Get("header", "from"); d != "" && !strings.EqualFold(d, from) {
+					continue
+				}
+				dom = from
+			case "dkim":
+				if dom = res.Get("header", "d"); dom == "" {
+					dom = domainOf(res.Get("header", "i"))
+				}
+			case "spf":
+				dom = domainOf(res.Get("smtp", "mailfrom"))
+			}
+			if dom != "" && aligned(dom, from) {
+				t.Method, t.Domain = method, strings.ToLower(dom)
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Checker) isTrusted(domain string) bool {
+	domain = strings.ToLower(domain)
+	for _, t := range c.trusted {
+		if domain == t || strings.HasSuffix(domain, "."+t) {
+			return true
+		}
+	}
+	return false
+}
+
+// aligned reports relaxed identifier alignment (RFC 7489 section 3.1):
+// the same organizational domain.
+func aligned(a, b string) bool {
+	na, err1 := dmarc.NormalizeDomain(a)
+	nb, err2 := dmarc.NormalizeDomain(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	oa, ok := dmarc.OrganizationalDomainPSL(na)
+	if !ok {
+		oa = na
+	}
+	ob, ok := dmarc.OrganizationalDomainPSL(nb)
+	if !ok {
+		ob = nb
+	}
+	return oa == ob
 }
 
 // domainOf returns the domain of an address ("" if there is none).
@@ -266,6 +446,9 @@ func (r *Results) err() error {
 	}
 	if r.IPRevChecked && r.IPRev.Status == iprev.TempError {
 		errs = append(errs, fmt.Errorf("auth: iprev: %w", r.IPRev.Err))
+	}
+	if r.ARCChecked && r.ARC != nil && r.ARC.Status == arc.StatusTempError {
+		errs = append(errs, fmt.Errorf("auth: ARC: %w", r.ARC.Err))
 	}
 	return errors.Join(errs...)
 }
@@ -308,7 +491,10 @@ func (c *Checker) Check(ctx context.Context, msg *mailscore.Message, _ []mailsco
 
 // Header returns the Authentication-Results of the message (RFC 8601)
 // for the given authserv-id: spf (MAIL FROM, then HELO), one dkim per
-// signature (dkim=none without any), dmarc, iprev.
+// signature (dkim=none without any), arc (RFC 8617 section 10: with
+// smtp.remote-ip, header.oldest-pass when older sets no longer validate,
+// and a comment with what the first hop saw), dmarc, iprev. An ARC sealer
+// puts this header into its ARC-Authentication-Results.
 func (r *Results) Header(authservID string) authres.Header {
 	h := authres.Header{AuthServID: authservID}
 	if r.SPFChecked {
@@ -333,6 +519,13 @@ func (r *Results) Header(authservID string) authres.Header {
 			reason = tempReason
 		}
 		h.Results = append(h.Results, authres.DKIM(string(d.Status), reason, d.Domain, d.Identity, d.Selector, d.Algorithm, d.SignaturePrefix()))
+	}
+	if r.ARCChecked && r.ARC != nil {
+		ar := r.ARC.AuthResult(r.ClientIP)
+		if r.ARC.Status == arc.StatusTempError {
+			ar.Reason = tempReason
+		}
+		h.Results = append(h.Results, ar)
 	}
 	if m := r.DMARC; m != nil {
 		dr := authres.Result{Method: "dmarc", Value: string(m.Status)}

@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailscore/mailscore"
+	"github.com/mailscore/mailscore/auth/arc"
 	"github.com/mailscore/mailscore/auth/authres"
 	"github.com/mailscore/mailscore/dnsutil"
 	"github.com/mailscore/mailscore/dnsutil/dnstest"
@@ -314,4 +318,212 @@ func TestConcurrencyModes(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.GreaterOrEqual(t, c.othersNs.Load(), int64(slowOthers))
+}
+
+// arcZone publishes what the ARC tests need: lists.example.net, a mailing
+// list that relays from 198.51.100.7 and seals with an Ed25519 key, and an
+// ARC key for evil.example.
+func arcZone(tb testing.TB) string {
+	_, evil := keys(tb)
+	return `
+lists.example.net. 300 IN TXT "v=spf1 ip4:198.51.100.0/24 -all"
+lists.example.net. 300 IN A 198.51.100.7
+7.100.51.198.in-addr.arpa. 300 IN PTR lists.example.net.
+arc1._domainkey.lists.example.net. 300 IN TXT "v=DKIM1; k=ed25519; p=` +
+		base64.StdEncoding.EncodeToString(listKey().Public().(ed25519.PublicKey)) + `"
+` + keyRecord(tb, "arc._domainkey.evil.example.", evil)
+}
+
+// listKey is the mailing list's ARC key (a fixed Ed25519 key).
+func listKey() ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, ed25519.SeedSize))
+}
+
+// throughList is the mailing list at work: the message arrives from
+// example.com's server, passes everything, is changed (Subject tag, footer)
+// and leaves sealed. It returns the sealed message.
+func throughList(tb testing.TB, list *Checker, sealer *arc.Sealer, orig []byte) string {
+	in := newMessage(tb, orig, "192.0.2.10", "mail.example.com", "bounce@example.com")
+	seen, err := list.Evaluate(context.Background(), in)
+	require.NoError(tb, err)
+	require.Equal(tb, "pass", string(seen.DMARC.Status))
+	require.Equal(tb, arc.StatusNone, seen.ARC.Status)
+	changed := strings.Replace(string(orig), "Subject: Quarterly report", "Subject: [team] Quarterly report", 1) +
+		"-- \r\nteam mailing list\r\n"
+	set, err := sealer.Seal(listRelay(tb, []byte(changed)), seen.ARC, seen.Header("mx.lists.example.net"))
+	require.NoError(tb, err)
+	return set + changed
+}
+
+// listRelay is a message as the list sends it: from its address, with its
+// own envelope sender.
+func listRelay(tb testing.TB, raw []byte) *mailscore.Message {
+	return newMessage(tb, raw, "198.51.100.7", "lists.example.net", "team-bounces@lists.example.net")
+}
+
+// TestEndToEndARC: alice@example.com (DMARC p=reject) writes to a mailing
+// list, which checks the message, tags the Subject, appends a footer and
+// resends it from its own address: DKIM breaks, SPF passes for the list's
+// domain only, DMARC fails. The list seals what it saw with ARC; the
+// receiver's auth check validates the chain, and with the list among its
+// TrustedSealers offsets the DMARC failure.
+func TestEndToEndARC(t *testing.T) {
+	good, evil := keys(t)
+	srv := dnstest.New(t, testZone(t)+arcZone(t))
+	r := newResolver(t, srv, false)
+	ctx := context.Background()
+	list, err := New(Options{Resolver: r})
+	require.NoError(t, err)
+	plain, err := New(Options{Resolver: r})
+	require.NoError(t, err)
+	trusting, err := New(Options{Resolver: r, TrustedSealers: []string{"Example.NET."}})
+	require.NoError(t, err)
+	listSealer, err := arc.NewSealer(arc.SealOptions{Domain: "lists.example.net", Selector: "arc1", Key: listKey()})
+	require.NoError(t, err)
+	evilSealer, err := arc.NewSealer(arc.SealOptions{Domain: "evil.example", Selector: "arc", Key: evil})
+	require.NoError(t, err)
+
+	sealed := throughList(t, list, listSealer, sign(t, message(2000), "example.com", "s1", good))
+	relay := func(raw string) *mailscore.Message { return listRelay(t, []byte(raw)) }
+	require.Contains(t, sealed, "ARC-Authentication-Results: i=1; mx.lists.example.net; spf=pass")
+
+	t.Run("validated, not trusted", func(t *testing.T) {
+		engine, err := mailscore.NewEngine(mailscore.EngineOptions{}, plain)
+		require.NoError(t, err)
+		v := engine.Score(ctx, relay(sealed))
+		require.Empty(t, v.Incomplete)
+		require.ElementsMatch(t, []string{SPFPass, SPFHELOPass, DKIMInvalid, ARCPass, DMARCPolicyReject, IPRevPass}, symbolsOf(v))
+		require.InDelta(t, -0.5-0.1+1-0.2+4-0.1, v.Score, 1e-9)
+		f := factorsBySymbol(v)
+		require.True(t, hasKey(f[ARCPass], mailscore.KeyAuthDomain, "lists.example.net"))
+		require.True(t, hasKey(f[ARCPass], mailscore.KeyOrgDomain, "example.net"))
+		require.Contains(t, f[ARCPass].Reason, "ARC chain of 1 set(s) validated, sealed last by lists.example.net")
+		require.Contains(t, f[ARCPass].Reason, "the first hop (mx.lists.example.net) saw spf=pass dkim=pass dmarc=pass")
+		for _, fac := range v.Factors {
+			require.False(t, hasKey(fac, mailscore.KeyAuthDomain, "example.com"), "the list did not make example.com authenticate: %s", fac.Symbol)
+		}
+
+		res, err := plain.Evaluate(ctx, relay(sealed))
+		require.NoError(t, err)
+		require.Nil(t, res.ARCTrusted)
+		require.Equal(t, "mx.lists.example.net", res.ARC.FirstHop().AAR.Header.AuthServID)
+		ar := res.AuthResults("mx.example.org")
+		require.Contains(t, ar, "; arc=pass smtp.remote-ip=198.51.100.7 (i=1 spf=pass dkim=pass dmarc=pass); dmarc=fail")
+		h, err := authres.Parse(ar)
+		require.NoError(t, err)
+		require.Equal(t, "pass", h.Find("arc")[0].Value)
+	})
+
+	t.Run("trusted list offsets DMARC", func(t *testing.T) {
+		engine, err := mailscore.NewEngine(mailscore.EngineOptions{}, trusting)
+		require.NoError(t, err)
+		v := engine.Score(ctx, relay(sealed))
+		require.ElementsMatch(t, []string{SPFPass, SPFHELOPass, DKIMInvalid, ARCPass, ARCTrustedPass, DMARCPolicyReject, IPRevPass}, symbolsOf(v))
+		f := factorsBySymbol(v)
+		require.InDelta(t, -4.0, f[ARCTrustedPass].Contribution, 1e-9, "cancels DMARC_POLICY_REJECT")
+		require.InDelta(t, -0.5-0.1+1-0.2+4-0.1-4, v.Score, 1e-9)
+		require.Contains(t, f[ARCTrustedPass].Reason, "trusted ARC sealer lists.example.net")
+		require.Contains(t, f[ARCTrustedPass].Reason, "say dmarc=pass for example.com")
+		require.Contains(t, f[ARCTrustedPass].Reason, "RFC 8617 section 7.2")
+		res, err := trusting.Evaluate(ctx, relay(sealed))
+		require.NoError(t, err)
+		require.Equal(t, &TrustedARC{Sealer: "lists.example.net", Instance: 1, AuthServID: "mx.lists.example.net", Method: "dmarc", Domain: "example.com"}, res.ARCTrusted)
+		require.Equal(t, "fail", string(res.DMARC.Status), "DMARC's own result does not change")
+	})
+
+	t.Run("untrusted sealer, forged results", func(t *testing.T) {
+		// evil.example spoofs example.com and seals an ARC set claiming
+		// it saw DMARC pass. The chain is valid; its sealer is not trusted.
+		spoof := string(message(1500))
+		fake := authres.Header{AuthServID: "mx.evil.example", Results: []authres.Result{
+			authres.DMARC("pass", "example.com", "reject"), {Method: "arc", Value: "none"}}}
+		m := newMessage(t, []byte(spoof), "203.0.113.5", "mx.evil.example", "alice@example.com")
+		eset, err := evilSealer.Seal(m, nil, fake)
+		require.NoError(t, err)
+		res, err := trusting.Evaluate(ctx, newMessage(t, []byte(eset+spoof), "203.0.113.5", "mx.evil.example", "alice@example.com"))
+		require.NoError(t, err)
+		require.Equal(t, arc.StatusPass, res.ARC.Status)
+		require.Nil(t, res.ARCTrusted)
+		var syms []string
+		for _, s := range res.Signals() {
+			syms = append(syms, s.Symbol)
+		}
+		require.Contains(t, syms, ARCPass)
+		require.Contains(t, syms, DMARCPolicyReject)
+		require.NotContains(t, syms, ARCTrustedPass)
+
+		// Nor does an untrusted hop after the trusted list count: it
+		// could have changed the message the list vouched for.
+		m2 := relay(sealed)
+		chain, err := trusting.Evaluate(ctx, m2)
+		require.NoError(t, err)
+		resealed := strings.Replace(sealed, "team mailing list", "buy now", 1)
+		eset2, err := evilSealer.Seal(relay(resealed), chain.ARC, chain.Header("mx.evil.example"))
+		require.NoError(t, err)
+		res, err = trusting.Evaluate(ctx, relay(eset2+resealed))
+		require.NoError(t, err)
+		require.Equal(t, arc.StatusPass, res.ARC.Status)
+		require.Equal(t, 2, res.ARC.OldestPass, "the body changed after the list sealed it")
+		require.Nil(t, res.ARCTrusted)
+	})
+
+	t.Run("changed after sealing", func(t *testing.T) {
+		engine, err := mailscore.NewEngine(mailscore.EngineOptions{}, trusting)
+		require.NoError(t, err)
+		v := engine.Score(ctx, relay(sealed+"Appended later.\r\n"))
+		f := factorsBySymbol(v)
+		require.Contains(t, symbolsOf(v), ARCFail)
+		require.NotContains(t, symbolsOf(v), ARCTrustedPass)
+		require.Equal(t, 0.5, f[ARCFail].Contribution, "a broken chain is weak evidence")
+		require.Contains(t, f[ARCFail].Reason, "ARC chain broken: i=1 ARC-Message-Signature did not validate: body hash did not verify")
+	})
+
+	t.Run("temperror", func(t *testing.T) {
+		srv.SetFault("arc1._domainkey.lists.example.net.", 0, dnstest.Fault{ServFail: true})
+		defer srv.SetFault("arc1._domainkey.lists.example.net.", 0, dnstest.Fault{})
+		engine, err := mailscore.NewEngine(mailscore.EngineOptions{}, trusting)
+		require.NoError(t, err)
+		v := engine.Score(ctx, relay(sealed))
+		require.Len(t, v.Incomplete, 1)
+		require.True(t, dnsutil.IsTemporary(v.Incomplete[0].Err), "%v", v.Incomplete[0].Err)
+		f := factorsBySymbol(v)
+		require.Contains(t, symbolsOf(v), ARCTempError)
+		require.Zero(t, f[ARCTempError].Confidence)
+		require.NotContains(t, symbolsOf(v), ARCTrustedPass)
+		res, err := trusting.Evaluate(ctx, relay(sealed))
+		require.Error(t, err)
+		ar := res.AuthResults("mx.example.org")
+		require.Contains(t, ar, `arc=temperror reason="DNS lookup failed temporarily"`)
+		require.NotContains(t, ar, srv.Addr())
+	})
+
+	t.Run("every concurrency mode, and SkipARC", func(t *testing.T) {
+		var want []mailscore.Signal
+		for _, mode := range []Concurrency{ConcurrencyAlways, ConcurrencyNever, ConcurrencyAuto} {
+			c, err := New(Options{Resolver: r, Concurrency: mode, TrustedSealers: []string{"lists.example.net"}})
+			require.NoError(t, err)
+			for range 5 {
+				sigs, err := c.Check(ctx, relay(sealed), nil)
+				require.NoError(t, err)
+				if want == nil {
+					want = sigs
+				}
+				require.Equal(t, want, sigs, "mode %d", mode)
+			}
+		}
+		c, err := New(Options{Resolver: r, SkipARC: true, TrustedSealers: []string{"lists.example.net"}})
+		require.NoError(t, err)
+		res, err := c.Evaluate(ctx, relay(sealed))
+		require.NoError(t, err)
+		require.False(t, res.ARCChecked)
+		require.Nil(t, res.ARC)
+		require.NotContains(t, res.AuthResults("mx"), "; arc=")
+		for _, s := range res.Signals() {
+			require.False(t, strings.HasPrefix(s.Symbol, "ARC_"), s.Symbol)
+		}
+		_, err = New(Options{Resolver: r, TrustedSealers: []string{" "}})
+		require.Error(t, err)
+		_, err = New(Options{Resolver: r, ARC: arc.Options{MaxSets: 99}})
+		require.Error(t, err)
+	})
 }

@@ -43,5 +43,5 @@ _dmarc.example.com. IN TXT "v=DMARC1; p=reject"
 	// Output:
 	// DMARC_POLICY_REJECT +4.0
 	// SPF_FAIL +2.0
-	// mx.example.org; spf=fail smtp.mailfrom=alice@example.com; dkim=none; dmarc=fail header.from=example.com policy.dmarc=reject (p=reject)
+	// mx.example.org; spf=fail smtp.mailfrom=alice@example.com; dkim=none; arc=none; dmarc=fail header.from=example.com policy.dmarc=reject (p=reject)
 }

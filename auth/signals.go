@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mailscore/mailscore"
+	"github.com/mailscore/mailscore/auth/arc"
 	"github.com/mailscore/mailscore/auth/dkim"
 	"github.com/mailscore/mailscore/auth/dmarc"
 	"github.com/mailscore/mailscore/auth/iprev"
@@ -43,7 +44,20 @@ const (
 	IPRevFail      = "IPREV_FAIL"      // PTR names do not resolve back to the client
 	IPRevNoPTR     = "IPREV_NO_PTR"    // the client address has no PTR record
 	IPRevTempError = "IPREV_TEMPERROR" // DNS failed: unknown, confidence 0
+
+	ARCPass      = "ARC_PASS"      // the ARC chain validated (anyone can seal: weak on its own)
+	ARCFail      = "ARC_FAIL"      // an ARC chain is present and broken (not emitted without ARC)
+	ARCTempError = "ARC_TEMPERROR" // an ARC key could not be fetched: unknown, confidence 0
+	// ARCTrustedPass offsets a DMARC failure: a trusted sealer's passing
+	// chain says the message passed DMARC (or aligned DKIM or SPF) when
+	// it reached that sealer. Its value scales with the DMARC symbol's
+	// default weight, so that it cancels it (see Options.TrustedSealers).
+	ARCTrustedPass = "ARC_TRUSTED_PASS"
 )
+
+// arcTrustedWeight is ARC_TRUSTED_PASS's weight: that of the strongest
+// DMARC failure (DMARC_POLICY_REJECT), which it offsets at value 1.
+const arcTrustedWeight = 4
 
 var symbols = []mailscore.Symbol{
 	{Name: SPFPass, Weight: -0.5, Group: "spf", Description: "SPF pass for the MAIL FROM domain"},
@@ -74,6 +88,21 @@ var symbols = []mailscore.Symbol{
 	{Name: IPRevFail, Weight: 0.8, Group: "iprev", Description: "the client's reverse DNS names do not resolve back to it"},
 	{Name: IPRevNoPTR, Weight: 1, Group: "iprev", Description: "the client address has no reverse DNS"},
 	{Name: IPRevTempError, Weight: 0, Group: "iprev", Description: "reverse DNS could not be checked (temporary failure); unknown"},
+
+	{Name: ARCPass, Weight: -0.2, Group: "arc", Description: "the ARC chain validated (RFC 8617); weak alone, as anyone can seal"},
+	{Name: ARCFail, Weight: 0.5, Group: "arc", Description: "an ARC chain is present and broken or tampered with"},
+	{Name: ARCTempError, Weight: 0, Group: "arc", Description: "an ARC key could not be fetched (temporary DNS failure); unknown"},
+	{Name: ARCTrustedPass, Weight: -arcTrustedWeight, Group: "arc_trusted", Description: "DMARC failed, but a trusted ARC sealer saw the message pass before forwarding (RFC 8617 section 7.2); offsets the DMARC failure"},
+}
+
+// symbolWeight returns the default weight of a symbol (0 if unknown).
+func symbolWeight(name string) float64 {
+	for _, s := range symbols {
+		if s.Name == name {
+			return s.Weight
+		}
+	}
+	return 0
 }
 
 // Symbols implements mailscore.SymbolProvider: every symbol the check can
@@ -214,6 +243,13 @@ func (r *Results) Signals() []mailscore.Signal {
 			out = append(out, signal(DMARCTempError, 0, m.Reason, keys))
 		}
 	}
+	dmarcSym := ""
+	for _, sg := range out {
+		if sg.Symbol == DMARCPolicyReject || sg.Symbol == DMARCPolicyQuarantine || sg.Symbol == DMARCPolicyNone {
+			dmarcSym = sg.Symbol
+		}
+	}
+	out = append(out, r.arcSignals(dmarcSym)...)
 	if r.IPRevChecked {
 		i := r.IPRev
 		switch i.Status {
@@ -235,4 +271,55 @@ func orUnknown(s string) string {
 		return "(unknown domain)"
 	}
 	return s
+}
+
+// arcSignals returns the ARC signals: none without a chain (no ARC is not
+// evidence), ARC_PASS, ARC_FAIL or ARC_TEMPERROR, and ARC_TRUSTED_PASS
+// when a trusted sealer vouches for a message that failed DMARC with the
+// symbol dmarcSym.
+func (r *Results) arcSignals(dmarcSym string) []mailscore.Signal {
+	if !r.ARCChecked || r.ARC == nil {
+		return nil
+	}
+	a := r.ARC
+	var out []mailscore.Signal
+	switch a.Status {
+	case arc.StatusPass:
+		newest := a.Newest()
+		why := fmt.Sprintf("ARC chain of %d set(s) validated, sealed last by %s", a.Instance, orUnknown(newest.Seal.Domain))
+		if first := a.FirstHop(); first != nil && first.AAR.Header != nil {
+			why += "; the first hop (" + first.AAR.Header.AuthServID + ") saw " + firstHopSummary(first)
+		}
+		if a.OldestPass > 0 {
+			why += fmt.Sprintf("; changed in transit after set %d (oldest-pass %d)", a.OldestPass-1, a.OldestPass)
+		}
+		out = append(out, signal(ARCPass, 1, why, authKeys(newest.Seal.Domain)))
+	case arc.StatusFail:
+		out = append(out, signal(ARCFail, 1, "ARC chain broken: "+a.Reason(), nil))
+	case arc.StatusTempError:
+		out = append(out, signal(ARCTempError, 0, "ARC unknown: "+a.Reason(), nil))
+	}
+	if t := r.ARCTrusted; t != nil && dmarcSym != "" {
+		s := signal(ARCTrustedPass, 1, fmt.Sprintf(
+			"DMARC failure (%s) offset: trusted ARC sealer %s vouches for the message: its results (i=%d, %s) say %s=pass for %s before forwarding (RFC 8617 section 7.2)",
+			dmarcSym, t.Sealer, t.Instance, t.AuthServID, t.Method, t.Domain), authKeys(t.Sealer))
+		s.Value = symbolWeight(dmarcSym) / arcTrustedWeight
+		out = append(out, s)
+	}
+	return out
+}
+
+// firstHopSummary lists the spf, dkim and dmarc results an ARC set's AAR
+// records, e.g. "spf=pass dkim=pass dmarc=pass".
+func firstHopSummary(s *arc.Set) string {
+	var parts []string
+	for _, m := range []string{"spf", "dkim", "dmarc"} {
+		if rs := s.AAR.Header.Find(m); len(rs) > 0 {
+			parts = append(parts, m+"="+rs[0].Value)
+		}
+	}
+	if len(parts) == 0 {
+		return "no spf, dkim or dmarc results"
+	}
+	return strings.Join(parts, " ")
 }
