@@ -178,9 +178,16 @@ var htmlSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': t
 
 func isHTMLSpace(c byte) bool { return htmlSpace[c] }
 
+// Bytes that end an attribute name (besides a '/' after its first byte)
+// and an unquoted attribute value in readAttrs.
+var (
+	attrNameEnd  = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': true, '=': true, '>': true}
+	attrValueEnd = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': true, '>': true}
+)
+
 // readAttrs reads the attributes of a raw start tag into a (the lexer has
-// already found the tag). Values holding character references are
-// unescaped.
+// already found the tag). The values kept are unescaped if they hold
+// character references.
 func readAttrs(raw []byte, i int, a *attrs) {
 	for i < len(raw) {
 		for i < len(raw) && (isHTMLSpace(raw[i]) || raw[i] == '/') {
@@ -190,7 +197,7 @@ func readAttrs(raw []byte, i int, a *attrs) {
 			break
 		}
 		ks := i
-		for i < len(raw) && !isHTMLSpace(raw[i]) && raw[i] != '=' && raw[i] != '>' && !(raw[i] == '/' && i > ks) {
+		for i < len(raw) && !attrNameEnd[raw[i]] && !(raw[i] == '/' && i > ks) {
 			i++
 		}
 		if i == ks { // a stray character: skip it
@@ -211,8 +218,10 @@ func readAttrs(raw []byte, i int, a *attrs) {
 				q := raw[i]
 				i++
 				vs := i
-				for i < len(raw) && raw[i] != q {
-					i++
+				if k := bytes.IndexByte(raw[i:], q); k >= 0 {
+					i += k
+				} else {
+					i = len(raw)
 				}
 				val = raw[vs:i]
 				if i < len(raw) {
@@ -220,17 +229,23 @@ func readAttrs(raw []byte, i int, a *attrs) {
 				}
 			} else {
 				vs := i
-				for i < len(raw) && !isHTMLSpace(raw[i]) && raw[i] != '>' {
+				for i < len(raw) && !attrValueEnd[raw[i]] {
 					i++
 				}
 				val = raw[vs:i]
 			}
 		}
-		if bytes.IndexByte(val, '&') >= 0 {
-			val = []byte(html.UnescapeString(string(val)))
-		}
 		a.set(key, val)
 	}
+}
+
+// unescapeAttr decodes the character references of an attribute value
+// (section 13.2.5.72).
+func unescapeAttr(val []byte) []byte {
+	if bytes.IndexByte(val, '&') >= 0 {
+		return []byte(html.UnescapeString(string(val)))
+	}
+	return val
 }
 
 func (a *attrs) set(key, val []byte) {
@@ -242,32 +257,29 @@ func (a *attrs) set(key, val []byte) {
 	}
 	var lk [12]byte
 	for i, c := range key {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lk[i] = c
+		lk[i] = lowerASCII[c]
 	}
 	switch string(lk[:len(key)]) {
 	case "style":
-		a.style = val
+		a.style = unescapeAttr(val)
 	case "color":
-		a.color = val
+		a.color = unescapeAttr(val)
 	case "bgcolor":
-		a.bgcolor = val
+		a.bgcolor = unescapeAttr(val)
 	case "text":
-		a.text = val
+		a.text = unescapeAttr(val)
 	case "width":
-		a.width = val
+		a.width = unescapeAttr(val)
 	case "height":
-		a.height = val
+		a.height = unescapeAttr(val)
 	case "src":
-		a.src = val
+		a.src = unescapeAttr(val)
 	case "href":
-		a.href = val
+		a.href = unescapeAttr(val)
 	case "type":
-		a.typ = val
+		a.typ = unescapeAttr(val)
 	case "rel":
-		a.rel = val
+		a.rel = unescapeAttr(val)
 	case "hidden":
 		a.hidden = true
 	default:
@@ -277,7 +289,7 @@ func (a *attrs) set(key, val []byte) {
 	}
 }
 
-func (w *htmlWalker) noteTag(name []byte) {
+func (w *htmlWalker) noteTag(name []byte, a atom.Atom) {
 	if len(w.st.tags) >= maxHTMLTags || len(name) == 0 {
 		return
 	}
@@ -285,6 +297,10 @@ func (w *htmlWalker) noteTag(name []byte) {
 		if t == string(name) {
 			return
 		}
+	}
+	if a != 0 { // a known name: its atom's string, without allocating
+		w.st.tags = append(w.st.tags, a.String())
+		return
 	}
 	w.st.tags = append(w.st.tags, string(name))
 }
@@ -294,7 +310,7 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 	var nb [24]byte
 	name, rest := tagName(raw, &nb)
 	a := atom.Lookup(name)
-	w.noteTag(name)
+	w.noteTag(name, a)
 	var at attrs
 	readAttrs(raw, rest, &at)
 	w.implyEnd(a)
@@ -327,7 +343,8 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 	if at.handler {
 		w.st.scripts++
 	}
-	if hasPrefixFoldBytes(bytes.TrimSpace(at.href), "javascript:") {
+	href := bytes.TrimSpace(at.href)
+	if hasPrefixFoldBytes(href, "javascript:") {
 		w.st.scripts++
 	}
 
@@ -341,7 +358,7 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 			w.st.passwordFields++
 		}
 	case atom.Link:
-		if containsFold(at.rel, "stylesheet") && isRemoteBytes(bytes.TrimSpace(at.href)) {
+		if containsFold(at.rel, "stylesheet") && isRemoteBytes(href) {
 			w.st.externalCSS++
 		}
 	case atom.Img:
@@ -350,7 +367,7 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 		w.endAnchor()
 		w.inA = true
 		w.href = w.href[:0]
-		if isRemoteBytes(bytes.TrimSpace(at.href)) {
+		if isRemoteBytes(href) {
 			w.href = append(w.href, at.href...)
 			w.addHostBytes(at.href)
 		}

@@ -76,7 +76,10 @@ func (z *htmlLexer) reset(src string) {
 	*z = htmlLexer{buf: append(z.buf[:0], src...), attrs: z.attrs[:0], text: z.text[:0], seen: z.seen}
 }
 
-func isTagSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+func isTagSpace(c byte) bool { return htmlSpace[c] }
+
+// tagNameEnd marks the bytes that end a tag name: white space, '/', '>'.
+var tagNameEnd = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\f': true, '/': true, '>': true}
 
 func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
@@ -318,7 +321,7 @@ func (z *htmlLexer) tag(p int, keep bool) (end int, ok bool) {
 		if q >= n {
 			return 0, false
 		}
-		if c := buf[q]; isTagSpace(c) || c == '/' || c == '>' {
+		if tagNameEnd[buf[q]] {
 			break
 		}
 	}
@@ -346,7 +349,7 @@ func (z *htmlLexer) tag(p int, keep bool) (end int, ok bool) {
 			if c == '=' && q == ks {
 				continue
 			}
-			if c == '=' || isTagSpace(c) || c == '/' || c == '>' {
+			if c == '=' || tagNameEnd[c] {
 				break
 			}
 		}
