@@ -121,8 +121,11 @@ func BenchmarkReadPacket(b *testing.B) {
 	b.SetBytes(int64(len(stream)))
 	b.ReportAllocs()
 	var buf []byte
+	src := bytes.NewReader(stream)
+	r := bufio.NewReaderSize(src, 64<<10)
 	for b.Loop() {
-		r := bufio.NewReaderSize(bytes.NewReader(stream), 64<<10)
+		src.Reset(stream)
+		r.Reset(src)
 		for {
 			_, _, nbuf, err := readPacket(r, buf, maxPacket)
 			buf = nbuf

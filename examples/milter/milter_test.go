@@ -432,7 +432,7 @@ func (strongCheck) Check(context.Context, *mailscore.Message, []mailscore.Signal
 }
 
 func TestDefer(t *testing.T) {
-	e, err := mailscore.NewEngine(mailscore.EngineOptions{Timeout: 200 * time.Millisecond}, strongCheck{}, slowCheck{})
+	e, err := mailscore.NewEngine(mailscore.EngineOptions{Timeout: time.Second}, strongCheck{}, slowCheck{})
 	require.NoError(t, err)
 	addr := startMilter(t, func(o *Options) { o.Setup = &wiring.Setup{Engine: e} })
 	m := postfixSession(t, addr)

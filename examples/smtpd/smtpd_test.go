@@ -405,7 +405,7 @@ func (subjectCheck) Check(_ context.Context, m *mailscore.Message, _ []mailscore
 }
 
 func TestDeferAndRejectReplies(t *testing.T) {
-	e, err := mailscore.NewEngine(mailscore.EngineOptions{Timeout: 200 * time.Millisecond}, subjectCheck{}, deadlineCheck{})
+	e, err := mailscore.NewEngine(mailscore.EngineOptions{Timeout: time.Second}, subjectCheck{}, deadlineCheck{})
 	require.NoError(t, err)
 	ts := startServer(t, func(o *Options) { o.Setup = &wiring.Setup{Engine: e} })
 	err = smtp.SendMail(ts.addr, nil, "a@example.org", []string{"b@example.com"}, []byte("Subject: bad\r\n\r\nx\r\n"))
