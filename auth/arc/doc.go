@@ -29,8 +29,9 @@
 //     ValiMail suite), while ARC-Authentication-Results and
 //     ARC-Message-Signature in h=, which deployed sealers sign, are
 //     accepted. The Sealer signs none of them.
-//   - Timestamps are not a reason to refuse a set: only x= expires an
-//     ARC-Message-Signature, and a t= beyond the clock skew fails.
+//   - Age is not a reason to refuse a set: only an x= in the past expires
+//     an ARC-Message-Signature. A t= in the future, beyond the clock skew,
+//     fails.
 //   - Chains longer than Options.MaxSets (default 10; RFC 8617's limit is
 //     50) fail, as each set costs two signature checks.
 //   - A chain whose key lookups fail temporarily is temperror, unless a

@@ -64,6 +64,8 @@ type Error struct {
 	Err      error  // the detail; may be nil
 }
 
+// Error says which set and field failed, how, and why:
+// "arc: i=2 ARC-Seal did not validate: signature did not verify".
 func (e *Error) Error() string {
 	s := "arc: "
 	if e.Instance > 0 {
