@@ -118,7 +118,8 @@ func (ss *session) readCommand() (string, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
-			if len(line)+len(chunk) > maxCommandLine {
+			// Past the limit, the rest of the line is read and dropped.
+			if tooLong || len(line)+len(chunk) > maxCommandLine {
 				tooLong, line = true, nil
 			} else {
 				line = append(line, chunk...)
