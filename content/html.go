@@ -714,8 +714,26 @@ func appendCollapsed(dst, t []byte, max int) []byte {
 			dst = append(dst, ' ')
 		}
 		space = false
-		// The word: its first byte, then as much of the rest as fits.
+		// Words separated by single spaces are already collapsed: copy
+		// them in one piece when they fit.
 		j := i + 1
+		for j < len(t) {
+			if !htmlSpace[t[j]] {
+				j++
+			} else if t[j] == ' ' && j+1 < len(t) && !htmlSpace[t[j+1]] {
+				j += 2
+			} else {
+				break
+			}
+		}
+		if len(dst)+j-i <= max {
+			dst = append(dst, t[i:j]...)
+			i = j
+			continue
+		}
+		// At the limit: the word, its first byte, then as much of the
+		// rest as fits.
+		j = i + 1
 		for j < len(t) && !htmlSpace[t[j]] {
 			j++
 		}
