@@ -3,6 +3,7 @@ package content
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,7 +214,7 @@ func roundDuration(d time.Duration) string {
 // bayesSignal turns the classifier's result into the BAYES signal.
 func (c *Checker) bayesSignal(b bayesResult, tk *tokenizer) (mailscore.Signal, bool) {
 	s := mailscore.Signal{Symbol: SymBayes}
-	learned := fmt.Sprintf("learned from %s and %s", fmtCount(b.ham, "ham"), fmtCount(b.spam, "spam"))
+	learned := "learned from " + fmtCount(b.ham, "ham") + " and " + fmtCount(b.spam, "spam")
 	if b.ham == 0 || b.spam == 0 {
 		s.Reason = fmt.Sprintf("The token classifier has %s; it needs both, %d of each for full confidence, and gives no opinion until then. Teach it with mailscore learn (or Engine.Learn).", learned, c.minLearned)
 		return s, true
@@ -230,28 +231,55 @@ func (c *Checker) bayesSignal(b bayesResult, tk *tokenizer) (mailscore.Signal, b
 		s.Value = 0
 		return s, true
 	}
-	var spamward, hamward []string
-	for _, cl := range b.clues {
-		if cl.f > 0.5 && len(spamward) < 5 {
-			spamward = append(spamward, fmt.Sprintf("%q %.2f", truncateRunes(tk.tokenString(cl.tok), 40), cl.f))
-		} else if cl.f < 0.5 && len(hamward) < 5 {
-			hamward = append(hamward, fmt.Sprintf("%q %.2f", truncateRunes(tk.tokenString(cl.tok), 40), cl.f))
-		}
-	}
-	if len(spamward) == 0 {
-		spamward = []string{"none"}
-	}
-	if len(hamward) == 0 {
-		hamward = []string{"none"}
-	}
-	s.Reason = fmt.Sprintf("The token classifier puts the spam probability at %.2f from the %d strongest of %d tokens (%s%s). Strongest spam-ward: %s; strongest ham-ward: %s.",
-		b.prob, len(b.clues), b.considered, learned, need, strings.Join(spamward, ", "), strings.Join(hamward, ", "))
+	// The reason is built with appends: this runs for every message, and
+	// fmt would allocate for each clue.
+	r := make([]byte, 0, 512)
+	r = append(r, "The token classifier puts the spam probability at "...)
+	r = strconv.AppendFloat(r, b.prob, 'f', 2, 64)
+	r = append(r, " from the "...)
+	r = strconv.AppendInt(r, int64(len(b.clues)), 10)
+	r = append(r, " strongest of "...)
+	r = strconv.AppendInt(r, int64(b.considered), 10)
+	r = append(r, " tokens ("...)
+	r = append(append(r, learned...), need...)
+	r = append(r, "). Strongest spam-ward: "...)
+	r = appendClues(r, b.clues, tk, true)
+	r = append(r, "; strongest ham-ward: "...)
+	r = appendClues(r, b.clues, tk, false)
+	r = append(r, '.')
+	s.Reason = string(r)
 	return s, true
 }
 
-func fmtCount(n float64, what string) string {
-	if n == math.Trunc(n) {
-		return fmt.Sprintf("%.0f %s", n, what)
+// appendClues appends the five strongest spam-ward (or ham-ward) clues,
+// each as its quoted token (at most 40 bytes) and f(w) to two decimals,
+// separated by commas; "none" if there is none.
+func appendClues(dst []byte, clues []clue, tk *tokenizer, spamward bool) []byte {
+	n := 0
+	for _, cl := range clues {
+		if n == 5 {
+			break
+		}
+		if spamward && cl.f > 0.5 || !spamward && cl.f < 0.5 {
+			if n > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = strconv.AppendQuote(dst, truncateRunes(tk.tokenString(cl.tok), 40))
+			dst = append(dst, ' ')
+			dst = strconv.AppendFloat(dst, cl.f, 'f', 2, 64)
+			n++
+		}
 	}
-	return fmt.Sprintf("%.2f %s", n, what)
+	if n == 0 {
+		dst = append(dst, "none"...)
+	}
+	return dst
+}
+
+func fmtCount(n float64, what string) string {
+	prec := 2
+	if n == math.Trunc(n) {
+		prec = 0
+	}
+	return strconv.FormatFloat(n, 'f', prec, 64) + " " + what
 }
