@@ -292,14 +292,14 @@ func parseCommon(ts *tagSet, c *sigCommon, out *Signature, now time.Time, skew t
 		return fmt.Errorf("%w: a=%q", dkim.ErrAlgorithm, a.Value)
 	}
 	if err := dkim.CheckDomainName(c.domain); err != nil {
-		return fmt.Errorf("d=: %w", err)
+		return prefixed("d=: ", err)
 	}
 	if err := dkim.CheckDomainName(c.selector); err != nil {
-		return fmt.Errorf("s=: %w", err)
+		return prefixed("s=: ", err)
 	}
 	var err error
 	if c.b, err = dkim.DecodeBase64(b.Value); err != nil {
-		return fmt.Errorf("b=: %w", err)
+		return prefixed("b=: ", err)
 	}
 	if len(c.b) == 0 {
 		return syntaxErr("b= is empty")
@@ -344,7 +344,7 @@ func parseAMS(ts *tagSet, out *Signature, now time.Time, skew time.Duration) (*a
 			hasBH = true
 			var err error
 			if s.bh, err = dkim.DecodeBase64(tg.Value); err != nil {
-				return nil, fmt.Errorf("bh=: %w", err)
+				return nil, prefixed("bh=: ", err)
 			}
 			if len(s.bh) != 32 {
 				return nil, syntaxErr("bh= is %d bytes, not a SHA-256 hash", len(s.bh))
@@ -475,6 +475,18 @@ func (e *tagError) Unwrap() error { return dkim.ErrSyntax }
 func syntaxErr(format string, args ...any) error {
 	return &tagError{msg: fmt.Sprintf(format, args...)}
 }
+
+// prefixedError puts a prefix before an error's text, without the "dkim: "
+// its own text may start with, and unwraps to it.
+type prefixedError struct {
+	prefix string
+	err    error
+}
+
+func (e *prefixedError) Error() string { return e.prefix + trimPrefix(e.err.Error()) }
+func (e *prefixedError) Unwrap() error { return e.err }
+
+func prefixed(prefix string, err error) error { return &prefixedError{prefix: prefix, err: err} }
 
 // isFieldName reports whether s is an RFC 5322 field name: printable
 // US-ASCII except ":".

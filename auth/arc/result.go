@@ -1,12 +1,14 @@
 package arc
 
 import (
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mailscore/mailscore/auth/authres"
+	"github.com/mailscore/mailscore/dnsutil"
 )
 
 // Status is a chain validation status (RFC 8617 section 4.4), which is also
@@ -133,6 +135,17 @@ func (r *Result) Reason() string {
 	return strings.TrimPrefix(r.Err.Error(), "arc: ")
 }
 
+// headerReason is Reason without the DNS server that answered, for a
+// header field that leaves the site.
+func (r *Result) headerReason() string {
+	s := r.Reason()
+	var de *dnsutil.Error
+	if errors.As(r.Err, &de) && de.Server != "" {
+		s = strings.ReplaceAll(s, " (from "+de.Server+")", "")
+	}
+	return s
+}
+
 // AuthResult returns the "arc" method result for an Authentication-Results
 // field (RFC 8601; RFC 8617 section 10 registers the method with the
 // smtp.remote-ip and header.oldest-pass properties): the status, a comment
@@ -159,7 +172,7 @@ func (r *Result) AuthResult(remoteIP netip.Addr) authres.Result {
 	res := authres.ARC(string(st), ip, r.OldestPass)
 	switch st {
 	case StatusFail:
-		res.Reason = r.Reason()
+		res.Reason = r.headerReason()
 	case StatusTempError:
 		res.Reason = "key lookup failed temporarily"
 	}

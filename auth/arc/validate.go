@@ -208,7 +208,7 @@ func (c *chain) collect() *Result {
 			inst = ts.instance
 		}
 		if err != nil {
-			return c.fail(ErrStructure, 0, k.String(), fmt.Errorf("header field %d: %w", idx+1, err))
+			return c.fail(ErrStructure, 0, k.String(), prefixed(fmt.Sprintf("header field %d: ", idx+1), err))
 		}
 		s := &c.slots[inst]
 		var dst *int
@@ -401,7 +401,11 @@ func (c *chain) useKey(sig *Signature, selector, domain string) *dkim.PublicKey 
 	}
 	sig.KeyBits = k.key.Bits()
 	if k.key.Type() == "rsa" && k.key.Bits() < c.v.minRSA {
-		sig.Status, sig.Err = StatusFail, fmt.Errorf("%w: %d-bit RSA key, local policy requires %d", dkim.ErrKeyTooShort, k.key.Bits(), c.v.minRSA)
+		why := "local policy requires"
+		if k.key.Bits() < dkim.MinRSABits {
+			why = "RFC 8301 requires at least"
+		}
+		sig.Status, sig.Err = StatusFail, fmt.Errorf("%w: %d-bit RSA key, %s %d", dkim.ErrKeyTooShort, k.key.Bits(), why, c.v.minRSA)
 		return nil
 	}
 	return k.key

@@ -308,6 +308,10 @@ func TestTempError(t *testing.T) {
 	res = v.Validate(ctx, mustMessage(t, raw))
 	require.Equal(t, StatusFail, res.Status)
 	require.ErrorIs(t, res.Err, dkim.ErrKeyNotFound)
+	require.Contains(t, res.Reason(), w.srv.Addr(), "the signal's reason has the details")
+	reason := res.AuthResult(netip.MustParseAddr("192.0.2.1")).Reason
+	require.NotContains(t, reason, w.srv.Addr(), "the header's does not")
+	require.Equal(t, "i=2 ARC-Seal did not validate: no DKIM key record: dnsutil: lookup s2._domainkey.fwd.example.org. TXT: no records of that type", reason)
 }
 
 func TestNoChain(t *testing.T) {
