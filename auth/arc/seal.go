@@ -245,7 +245,7 @@ func (s *Sealer) SealPayload(msg *mailscore.Message, chain *Result, payload stri
 		for i := 1; i <= ex.max; i++ {
 			for _, idx := range []int{ex.slots[i].aar, ex.slots[i].ams, ex.slots[i].seal} {
 				if idx == 0 {
-					return "", &Error{Kind: ErrChainMismatch, Instance: i, Err: errors.New("an ARC Set is incomplete, yet the chain did not fail")}
+					return "", fmt.Errorf("%w: ARC Set i=%d is incomplete, yet the chain did not fail", ErrChainMismatch, i)
 				}
 				sc.hh.WriteField(fields[idx-1].Raw, dkim.Relaxed)
 			}
