@@ -417,6 +417,11 @@ func (c *Checker) run(ctx context.Context, s *scratch, ip netip.Addr) ([]mailsco
 			_ = c.store.Update(ctx, now, c.decay, s.ups[:nu], nil)
 		}
 	}
+	if storeErr == nil {
+		for i := range keys {
+			c.m.estimateInto(&s.ev[i], &s.est[i])
+		}
+	}
 	// The share of IP-level evidence that applies to this sender.
 	share := 1.0
 	if s.nd > 0 && tenants > 1 {

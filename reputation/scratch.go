@@ -46,6 +46,7 @@ type scratch struct {
 	keys [maxKeys]Key
 	ups  [maxKeys]Update
 	ev   [maxKeys]Evidence
+	est  [maxKeys]est // the estimate of ev (run)
 	doms [maxDomainsLimit]domInfo
 	orgs [maxDomainsLimit]string
 	cos  [maxCoDomains * (maxCoDomains - 1) / 2]coInfo

@@ -116,10 +116,9 @@ func (c *Checker) appendUnknown(b []byte, k *Key, r *est, e *Evidence) ([]byte, 
 // shared-network discount.
 func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, tenants float64, t uint32) {
 	_, weight, _ := ipLevels(ip)
-	var rs [4]est
+	rs := s.est[:nIP]
 	answer, most := -1, 0
 	for l := range nIP {
-		rs[l] = c.m.estimate(&s.ev[l])
 		if rs[l].known {
 			answer = l
 			break
@@ -193,7 +192,7 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 type candidate struct {
 	dom   int // index into s.doms
 	key   int // index into s.keys
-	r     est
+	r     *est
 	known bool
 	share float64 // the domain's share (domInfo.share)
 }
@@ -227,10 +226,10 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 	var best candidate
 	for i := range s.nd {
 		d := &s.doms[i]
-		x := candidate{dom: i, key: d.dk, r: c.m.estimate(&s.ev[d.dk]), share: d.share}
+		x := candidate{dom: i, key: d.dk, r: &s.est[d.dk], share: d.share}
 		x.known = x.r.known
 		if !x.known && d.ok != d.dk {
-			y := candidate{dom: i, key: d.ok, r: c.m.estimate(&s.ev[d.ok]), share: d.share}
+			y := candidate{dom: i, key: d.ok, r: &s.est[d.ok], share: d.share}
 			y.known = y.r.known
 			if y.better(&x) {
 				x = y
@@ -245,7 +244,7 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 	if best.known {
 		p = s.begin(SymDomainReputation, 2*best.r.p-1, best.conf())
 		b := s.text
-		b, keyEnd = c.appendKnown(b, &s.keys[best.key], &best.r, &s.ev[best.key], t)
+		b, keyEnd = c.appendKnown(b, &s.keys[best.key], best.r, &s.ev[best.key], t)
 		if best.key != d.dk {
 			b = append(b, "; "...)
 			b = append(b, d.name...)
@@ -254,7 +253,7 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 		s.text = appendShared(b, d)
 	} else {
 		p = s.begin(SymDomainReputation, 0, 0)
-		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
+		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], best.r, &s.ev[best.key])
 	}
 	if s.nd > 1 {
 		b := append(s.text, " ("...)
@@ -298,7 +297,7 @@ func (c *Checker) tenantSignal(s *scratch, t uint32) {
 	var best candidate
 	for i := range s.nd {
 		d := &s.doms[i]
-		x := candidate{dom: i, key: d.pk, r: c.m.estimate(&s.ev[d.pk]), share: d.share}
+		x := candidate{dom: i, key: d.pk, r: &s.est[d.pk], share: d.share}
 		x.known = x.r.known
 		if i == 0 || x.better(&best) {
 			best = x
@@ -308,11 +307,11 @@ func (c *Checker) tenantSignal(s *scratch, t uint32) {
 	if best.known {
 		p = s.begin(SymTenantReputation, 2*best.r.p-1, best.conf())
 		b := s.text
-		b, keyEnd = c.appendKnown(b, &s.keys[best.key], &best.r, &s.ev[best.key], t)
+		b, keyEnd = c.appendKnown(b, &s.keys[best.key], best.r, &s.ev[best.key], t)
 		s.text = appendShared(b, &s.doms[best.dom])
 	} else {
 		p = s.begin(SymTenantReputation, 0, 0)
-		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], &best.r, &s.ev[best.key])
+		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], best.r, &s.ev[best.key])
 	}
 	s.end(p)
 	// The reason begins with the pair, "domain@prefix".
