@@ -126,8 +126,12 @@ type analysis struct {
 func (a *analysis) reset() {
 	// Drop references into the last message so the pool does not keep it alive.
 	clear(a.tk.srcs)
+	clear(a.hs.tags)
+	clear(a.hs.linkHosts)
 	visible, toks, srcs, hashes, counts, clues, set := a.visible[:0], a.tk.toks[:0], a.tk.srcs[:0], a.hashes[:0], a.counts[:0], a.clues[:0], a.set
+	tags, hosts := a.hs.tags[:0], a.hs.linkHosts[:0]
 	*a = analysis{visible: visible, hashes: hashes, counts: counts, clues: clues, set: set, hw: a.hw, lex: a.lex}
+	a.hs.tags, a.hs.linkHosts = tags, hosts
 	a.tk.toks, a.tk.srcs = toks, srcs
 }
 

@@ -631,18 +631,28 @@ func hostBytes(u []byte) []byte {
 	for len(u) > 0 && (u[0] == '/' || u[0] == '\\') {
 		u = u[1:]
 	}
+	// One pass finds the end of the authority and, in it, the last '@'
+	// (userinfo ends there), the last ':' (a port, unless the host is an
+	// IPv6 literal in brackets) and the last ']'.
+	at, colon, bracket := -1, -1, -1
+scan:
 	for i, c := range u {
-		if c == '/' || c == '?' || c == '#' || c == '\\' {
+		switch c {
+		case '/', '?', '#', '\\':
 			u = u[:i]
-			break
+			break scan
+		case '@':
+			at = i
+		case ':':
+			colon = i
+		case ']':
+			bracket = i
 		}
 	}
-	if i := bytes.LastIndexByte(u, '@'); i >= 0 {
-		u = u[i+1:]
+	if colon > at && bracket <= at { // (bracket == at only when both are -1)
+		u = u[:colon]
 	}
-	if i := bytes.LastIndexByte(u, ':'); i >= 0 && bytes.IndexByte(u, ']') < 0 {
-		u = u[:i]
-	}
+	u = u[at+1:]
 	for len(u) > 0 && u[len(u)-1] == '.' {
 		u = u[:len(u)-1]
 	}

@@ -1,6 +1,7 @@
 package content
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 
@@ -52,5 +53,56 @@ func TestAppendCollapsed(t *testing.T) {
 		want := appendCollapsedByByte(append([]byte(nil), dst...), src, max)
 		got := appendCollapsed(append([]byte(nil), dst...), src, max)
 		require.Equal(t, string(want), string(got), "dst %q src %q max %d", dst, src, max)
+	}
+}
+
+// hostBytesByPasses is hostBytes as first written, one pass per step.
+func hostBytesByPasses(u []byte) []byte {
+	u = bytes.TrimSpace(u)
+	switch {
+	case hasPrefixFoldBytes(u, "http://"):
+		u = u[7:]
+	case hasPrefixFoldBytes(u, "https://"):
+		u = u[8:]
+	case bytes.HasPrefix(u, []byte("//")):
+		u = u[2:]
+	default:
+		return nil
+	}
+	for len(u) > 0 && (u[0] == '/' || u[0] == '\\') {
+		u = u[1:]
+	}
+	if i := bytes.IndexAny(u, "/?#\\"); i >= 0 {
+		u = u[:i]
+	}
+	if i := bytes.LastIndexByte(u, '@'); i >= 0 {
+		u = u[i+1:]
+	}
+	if i := bytes.LastIndexByte(u, ':'); i >= 0 && bytes.IndexByte(u, ']') < 0 {
+		u = u[:i]
+	}
+	for len(u) > 0 && u[len(u)-1] == '.' {
+		u = u[:len(u)-1]
+	}
+	return u
+}
+
+// TestHostBytes: the one-pass hostBytes agrees with the step-by-step
+// definition on URLs built from the characters that matter.
+func TestHostBytes(t *testing.T) {
+	for _, u := range []string{
+		"http://a.example/x", "HTTPS://User:pw@Host.Example:8080/p?q#f", "//cdn.example", "http://[2001:db8::1]:80/",
+		"http://a@b@c:1", "http://a:1@b", "http://x]:1", "https://h.example.", "http:///\\\\h/", " http://h ", "ftp://h", "",
+	} {
+		require.Equal(t, string(hostBytesByPasses([]byte(u))), string(hostBytes([]byte(u))), "%q", u)
+	}
+	parts := []string{"http://", "https://", "//", "/", "\\", "@", ":", "]", "[", ".", "?", "#", "a", "b1", " ", "HTTP://"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 50000 {
+		var u []byte
+		for range rng.IntN(8) {
+			u = append(u, parts[rng.IntN(len(parts))]...)
+		}
+		require.Equal(t, string(hostBytesByPasses(u)), string(hostBytes(u)), "%q", u)
 	}
 }
