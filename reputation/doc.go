@@ -153,8 +153,8 @@
 // whose writes are "decay, then add" deltas, so a networked store (Redis)
 // can implement it. MemStore, the default, is a sharded LRU of 16-byte
 // keys and 40-byte entries without pointers (so the garbage collector
-// never scans them), about 120 bytes of heap a key with the recency list
-// and map overhead, with Save/Load and atomic
+// never scans them), about 75 bytes of heap a key with the recency list
+// and hash index, with Save/Load and atomic
 // SaveFile/LoadFile snapshots (internal/snapshot) that refuse a truncated
 // or corrupt file whole.
 package reputation

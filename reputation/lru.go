@@ -1,22 +1,26 @@
 package reputation
 
-import "math"
-
-// memLRU is one shard's least-recently-used set of entries: a map from
-// key to slot, and the slots in a doubly linked recency list threaded by
-// index. It replaces golang-lru/v2's simplelru, whose entries are
-// separately allocated list elements with three pointers each (about 170
-// bytes a key with its map): nothing here holds a pointer, so the garbage
+// memLRU is one shard's least-recently-used set of entries: the entries
+// in slots threaded into a doubly linked recency list by index, and an
+// open-addressing hash index (linear probing) from key to slot. It
+// replaces golang-lru/v2's simplelru, whose entries are separately
+// allocated list elements with three pointers each, indexed by a Go map
+// (about 170 bytes a key): nothing here holds a pointer, so the garbage
 // collector never scans the entries (with simplelru, a million keys were
 // millions of pointers to mark on every cycle, which cost a warm Check
-// more than its own store work), and a read-modify-write of an entry is
-// one map lookup instead of a Peek and an Add. An entry takes a 64-byte
-// slot plus its map slot. Eviction and snapshot order are simplelru's:
+// more than its own store work), a read-modify-write of an entry is one
+// lookup instead of a Peek and an Add, and a key takes a 64-byte slot and
+// about 8 bytes of index. Eviction and snapshot order are simplelru's:
 // the least recently used entry goes first, reads (Get) and writes
 // (Entry) make an entry the most recently used. It is not safe for
 // concurrent use: memShard locks it.
 type memLRU struct {
-	index map[memKey]uint32
+	// index holds slot numbers (0 for none) at the position of their key's
+	// hash, or after it when taken (linear probing). Its length is a power
+	// of two, at least twice the entries.
+	index []uint32
+	shift uint // 64 - log2(len(index)): a hash's top bits are its position
+	n     int  // entries
 	// slots[0] is the list's sentinel: slots[0].next is the most recently
 	// used entry, slots[0].prev the least. A slot on the free list (after a
 	// remove) is linked through next and is not in index.
@@ -31,16 +35,85 @@ type memSlot struct {
 	prev, next uint32
 }
 
-// maxLRUSize keeps slot indexes within uint32.
-const maxLRUSize = math.MaxUint32 - 1
+// maxLRUSize keeps slot numbers within uint32 and the index's length
+// within reason.
+const maxLRUSize = 1 << 30
+
+const minIndexBits = 4
 
 func newMemLRU(size int) memLRU {
 	size = max(1, min(size, maxLRUSize))
-	return memLRU{index: make(map[memKey]uint32), slots: make([]memSlot, 1, min(size+1, 16)), size: size}
+	return memLRU{
+		index: make([]uint32, 1<<minIndexBits),
+		shift: 64 - minIndexBits,
+		slots: make([]memSlot, 1, min(size+1, 16)),
+		size:  size,
+	}
+}
+
+// keyHash mixes all the bits of a key. Shards take its low bits, a
+// shard's index its top bits.
+func keyHash(mk *memKey) uint64 {
+	x := mk.a*0x9e3779b97f4a7c15 ^ mk.b
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	return x
 }
 
 // Len returns the number of entries.
-func (l *memLRU) Len() int { return len(l.index) }
+func (l *memLRU) Len() int { return l.n }
+
+// find returns the index position of k and its slot, or the empty
+// position where k would go and 0.
+func (l *memLRU) find(k memKey) (pos uint64, slot uint32) {
+	mask := uint64(len(l.index) - 1)
+	for pos = keyHash(&k) >> l.shift; ; pos = (pos + 1) & mask {
+		i := l.index[pos]
+		if i == 0 || l.slots[i].key == k {
+			return pos, i
+		}
+	}
+}
+
+// unindex empties index position pos and moves up the entries after it
+// that would no longer be found (backward-shift deletion).
+func (l *memLRU) unindex(pos uint64) {
+	mask := uint64(len(l.index) - 1)
+	hole := pos
+	for j := (pos + 1) & mask; ; j = (j + 1) & mask {
+		i := l.index[j]
+		if i == 0 {
+			break
+		}
+		home := keyHash(&l.slots[i].key) >> l.shift
+		// The entry at j stays when its home is cyclically in (hole, j].
+		if hole <= j && hole < home && home <= j || hole > j && (hole < home || home <= j) {
+			continue
+		}
+		l.index[hole] = i
+		hole = j
+	}
+	l.index[hole] = 0
+}
+
+// grow doubles the index.
+func (l *memLRU) grow() {
+	old := l.index
+	l.index = make([]uint32, 2*len(old))
+	l.shift--
+	mask := uint64(len(l.index) - 1)
+	for _, i := range old {
+		if i == 0 {
+			continue
+		}
+		pos := keyHash(&l.slots[i].key) >> l.shift
+		for l.index[pos] != 0 {
+			pos = (pos + 1) & mask
+		}
+		l.index[pos] = i
+	}
+}
 
 // unlink takes slot i out of the recency list.
 func (l *memLRU) unlink(i uint32) {
@@ -68,8 +141,8 @@ func (l *memLRU) toFront(i uint32) {
 // Get returns the evidence held for k, if any, and makes k the most
 // recently used.
 func (l *memLRU) Get(k memKey) (Evidence, bool) {
-	i, ok := l.index[k]
-	if !ok {
+	_, i := l.find(k)
+	if i == 0 {
 		return Evidence{}, false
 	}
 	l.toFront(i)
@@ -78,8 +151,8 @@ func (l *memLRU) Get(k memKey) (Evidence, bool) {
 
 // Contains reports whether k is held, without changing recency.
 func (l *memLRU) Contains(k memKey) bool {
-	_, ok := l.index[k]
-	return ok
+	_, i := l.find(k)
+	return i != 0
 }
 
 // Entry returns the evidence of k to update in place, making k the most
@@ -87,16 +160,19 @@ func (l *memLRU) Contains(k memKey) bool {
 // is full the least recently used entry makes room. The pointer is valid
 // until the next call that adds an entry.
 func (l *memLRU) Entry(k memKey) *Evidence {
-	if i, ok := l.index[k]; ok {
+	pos, i := l.find(k)
+	if i != 0 {
 		l.toFront(i)
 		return &l.slots[i].ev
 	}
-	var i uint32
 	switch {
-	case len(l.index) >= l.size:
+	case l.n >= l.size:
 		i = l.slots[0].prev // evict the least recently used
 		l.unlink(i)
-		delete(l.index, l.slots[i].key)
+		opos, _ := l.find(l.slots[i].key)
+		l.unindex(opos)
+		l.n--
+		pos, _ = l.find(k) // the hole may have moved k's place
 	case l.free != 0:
 		i = l.free
 		l.free = l.slots[i].next
@@ -110,9 +186,14 @@ func (l *memLRU) Entry(k memKey) *Evidence {
 		i = uint32(len(l.slots))
 		l.slots = l.slots[:i+1]
 	}
+	if 2*(l.n+1) > len(l.index) {
+		l.grow()
+		pos, _ = l.find(k)
+	}
 	l.slots[i] = memSlot{key: k}
 	l.pushFront(i)
-	l.index[k] = i
+	l.index[pos] = i
+	l.n++
 	return &l.slots[i].ev
 }
 
@@ -121,11 +202,12 @@ func (l *memLRU) Add(k memKey, ev Evidence) { *l.Entry(k) = ev }
 
 // Remove forgets k.
 func (l *memLRU) Remove(k memKey) {
-	i, ok := l.index[k]
-	if !ok {
+	pos, i := l.find(k)
+	if i == 0 {
 		return
 	}
-	delete(l.index, k)
+	l.unindex(pos)
+	l.n--
 	l.unlink(i)
 	l.slots[i] = memSlot{next: l.free}
 	l.free = i

@@ -21,6 +21,7 @@ func TestMemLRUMatchesSimpleLRU(t *testing.T) {
 		{"full and evicting", 5, 12},
 		{"growing", 64, 100},
 		{"never full", 300, 100},
+		{"large, wrapping the index", 1000, 3000},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(tt.size), uint64(tt.keys)))
@@ -55,6 +56,9 @@ func TestMemLRUMatchesSimpleLRU(t *testing.T) {
 				}
 				require.Equal(t, want.Len(), got.Len())
 				require.LessOrEqual(t, got.Len(), tt.size)
+				if op%101 == 0 {
+					checkIndex(t, &got)
+				}
 				if op%97 == 0 || op > 19900 {
 					keys, evs := []memKey{}, []Evidence{}
 					got.oldestFirst(func(k *memKey, e *Evidence) {
@@ -68,4 +72,25 @@ func TestMemLRUMatchesSimpleLRU(t *testing.T) {
 			require.LessOrEqual(t, len(got.slots), tt.size+1, "slots beyond the size")
 		})
 	}
+}
+
+// checkIndex checks that the index holds exactly the listed entries, each
+// where probing from its hash finds it.
+func checkIndex(t *testing.T, l *memLRU) {
+	t.Helper()
+	n := 0
+	for i := l.slots[0].next; i != 0; i = l.slots[i].next {
+		_, slot := l.find(l.slots[i].key)
+		require.Equal(t, i, slot)
+		n++
+	}
+	held := 0
+	for _, i := range l.index {
+		if i != 0 {
+			held++
+		}
+	}
+	require.Equal(t, n, held)
+	require.Equal(t, n, l.n)
+	require.LessOrEqual(t, 2*l.n, len(l.index))
 }

@@ -57,14 +57,14 @@ type MemStoreOptions struct {
 	MaxSnapshotSize int64
 }
 
-// DefaultMaxKeys is the default capacity of a MemStore (about 125 MB).
+// DefaultMaxKeys is the default capacity of a MemStore (about 75 MB).
 const DefaultMaxKeys = 1 << 20
 
 // MemStore is the in-memory Store: sharded LRU caches of compact entries,
 // with snapshot persistence (Save, Load, SaveFile, LoadFile). An entry is
 // a 16-byte key and a 40-byte Evidence in a 64-byte slot, without
-// pointers (about 120 bytes of heap with the map overhead; see memLRU for
-// why it is not golang-lru/v2): domain names, and the last
+// pointers (about 75 bytes of heap with its hash index; see memLRU for why
+// it is not golang-lru/v2): domain names, and the last
 // 64 bits of single IPv6 addresses, are kept as SipHash-2-4 values under a
 // random per-store secret (saved with the snapshot), so they cannot be
 // listed back, only looked up; IPv4 addresses and IPv6 networks are kept
@@ -254,11 +254,7 @@ func (mk memKey) tag() (KeyKind, bool, int) { return untag(mk.b) }
 
 // shard picks the shard of a key by mixing all its bits.
 func (st *memState) shard(mk *memKey) *memShard {
-	x := mk.a*0x9e3779b97f4a7c15 ^ mk.b
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	return &st.shards[x&st.mask]
+	return &st.shards[keyHash(mk)&st.mask]
 }
 
 // Get implements Store.
