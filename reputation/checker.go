@@ -103,6 +103,7 @@ type Checker struct {
 	spikeRatio float64
 	spikeMin   float64
 	spikeAge   time.Duration
+	spikeAgeS  float64 // spikeAge in seconds
 	maxDomains int
 	hlText     string // the half-life in words, "30 days"
 	hlAdj      string // as an adjective, "30-day"
@@ -166,6 +167,7 @@ func New(opts Options) (*Checker, error) {
 	if c.spikeAge <= 0 {
 		c.spikeAge = DefaultSpikeMinAge
 	}
+	c.spikeAgeS = c.spikeAge.Seconds()
 	if c.maxDomains <= 0 {
 		c.maxDomains = DefaultMaxDomains
 	}

@@ -2,6 +2,7 @@ package reputation
 
 import (
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,5 +75,22 @@ func TestAppendInt(t *testing.T) {
 	}
 	for n := range int64(2000) {
 		require.Equal(t, strconv.FormatInt(n, 10), string(appendInt(nil, n)))
+	}
+}
+
+func TestRound(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	xs := []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1.5, -1.5, 2.5, 0.49999999999999994, -0.49999999999999994,
+		math.Nextafter(0.5, 0), math.Nextafter(0.5, 1), 4503599627370495.5, 4503599627370496, 1 << 53, -(1 << 60) - 0.5,
+		math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN()}
+	for range 100000 {
+		xs = append(xs, (r.Float64()-0.5)*math.Pow(2, float64(r.IntN(130)-60)), math.Float64frombits(r.Uint64()))
+	}
+	for _, x := range xs {
+		if math.IsNaN(x) {
+			require.True(t, math.IsNaN(round(x))) // the payload may be quieted
+			continue
+		}
+		require.Equal(t, math.Float64bits(math.Round(x)), math.Float64bits(round(x)), "%v", x)
 	}
 }

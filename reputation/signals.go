@@ -328,7 +328,7 @@ func (c *Checker) spike(e *Evidence, t uint32) (ratio, shortRate, longRate, valu
 	}
 	age := float64(t - e.First)
 	recent := float64(e.Recent)
-	if age < c.spikeAge.Seconds() || recent < c.spikeMin {
+	if age < c.spikeAgeS || recent < c.spikeMin {
 		return
 	}
 	H, h := c.decay.HalfLife.Seconds(), c.decay.VolumeHalfLife.Seconds()
