@@ -2,6 +2,7 @@ package content
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -73,6 +74,10 @@ type htmlWalker struct {
 	hidRun int
 	hidHow string
 	hidBuf []byte
+	// The tag memo (see tagInfo), emptied for each document.
+	memo     []memoEntry
+	memoKeys []byte
+	memoOff  bool // tests compare the walk without the memo
 }
 
 // isVoid reports whether an element never has content (so it is never
@@ -97,7 +102,9 @@ func analyzeHTML(src string, st *htmlStats, text *[]byte) {
 // begin prepares the walker for a document, keeping its buffers.
 func (w *htmlWalker) begin(st *htmlStats, text *[]byte) {
 	st.docs++
-	*w = htmlWalker{st: st, text: text, stack: w.stack[:0], anchor: w.anchor[:0], href: w.href[:0], hidBuf: w.hidBuf[:0]}
+	clear(w.memo)
+	*w = htmlWalker{st: st, text: text, stack: w.stack[:0], anchor: w.anchor[:0], href: w.href[:0], hidBuf: w.hidBuf[:0],
+		memo: w.memo, memoKeys: w.memoKeys[:0], memoOff: w.memoOff}
 	// The text colour is unknown until markup sets it (style sheets may set
 	// it where this walk cannot see); the background is white by default.
 	if w.stack == nil {
@@ -307,30 +314,126 @@ func (w *htmlWalker) noteTag(name []byte, a atom.Atom) {
 
 // startTag opens the element of a raw start tag.
 func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
+	slot := memoSlot(raw)
+	if ti, ok := w.memoGet(slot, raw); ok {
+		w.open(ti, nil, selfClosing)
+		return
+	}
 	var nb [24]byte
 	name, rest := tagName(raw, &nb)
 	a := atom.Lookup(name)
 	w.noteTag(name, a)
 	var at attrs
 	readAttrs(raw, rest, &at)
+	ti := tagInfo{a: a, bg: parseColorBytes(at.bgcolor), fontFg: noColor, bodyFg: noColor,
+		hiddenAttr: at.hidden, handler: at.handler, style: parseStyle(at.style)}
+	if c := parseColorBytes(at.color); a == atom.Font {
+		ti.fontFg = c
+	}
+	if a == atom.Body {
+		ti.bodyFg = parseColorBytes(at.text)
+	}
+	if len(at.href) == 0 && !special(a) {
+		w.memoPut(slot, raw, &ti)
+	}
+	w.open(&ti, &at, selfClosing)
+}
+
+// tagInfo is what a start tag's bytes alone say: the element and what its
+// attributes set. A start tag's raw bytes always give the same tagInfo, so
+// tags repeated in a document (as <td style="..."> and <font ...> are in
+// mail) are parsed once; opening the element still depends on the open
+// elements and runs every time.
+type tagInfo struct {
+	a                  atom.Atom
+	bg, fontFg, bodyFg rgb // from bgcolor, and color on <font>, text on <body>
+	hiddenAttr         bool
+	handler            bool // an on* event handler attribute
+	style              styleInfo
+}
+
+// special reports whether opening an element of this kind needs more of
+// its attributes than tagInfo keeps (links, images, forms, active content).
+func special(a atom.Atom) bool {
+	switch a {
+	case atom.Script, atom.Iframe, atom.Object, atom.Embed, atom.Applet, atom.Frame,
+		atom.Form, atom.Input, atom.Link, atom.Img, atom.A:
+		return true
+	}
+	return false
+}
+
+// The tag memo: a direct-mapped table of tagInfo by raw start tag, per
+// document, its keys copied into one reused buffer.
+const (
+	memoSlots    = 64
+	maxMemoTag   = 256     // longer tags are not remembered
+	maxMemoBytes = 8 << 10 // key bytes remembered per document
+)
+
+type memoEntry struct {
+	off, n int // the key is memoKeys[off:off+n]; n == 0 if the slot is empty
+	info   tagInfo
+}
+
+// memoSlot hashes a raw tag's length and first, middle and last bytes.
+func memoSlot(raw []byte) int {
+	n := len(raw)
+	h := uint64(n)
+	if n >= 8 {
+		h ^= binary.LittleEndian.Uint64(raw)
+		h = mix64(h ^ binary.LittleEndian.Uint64(raw[n/2-4:]))
+		h ^= binary.LittleEndian.Uint64(raw[n-8:])
+	} else {
+		for _, c := range raw {
+			h = h<<8 | uint64(c)
+		}
+	}
+	return int(mix64(h) % memoSlots)
+}
+
+func (w *htmlWalker) memoGet(slot int, raw []byte) (*tagInfo, bool) {
+	if w.memo == nil {
+		return nil, false
+	}
+	e := &w.memo[slot]
+	if e.n != len(raw) || !bytes.Equal(w.memoKeys[e.off:e.off+e.n], raw) {
+		return nil, false
+	}
+	return &e.info, true
+}
+
+func (w *htmlWalker) memoPut(slot int, raw []byte, ti *tagInfo) {
+	if w.memoOff || len(raw) > maxMemoTag || len(w.memoKeys)+len(raw) > maxMemoBytes {
+		return
+	}
+	if w.memo == nil {
+		w.memo = make([]memoEntry, memoSlots)
+	}
+	w.memo[slot] = memoEntry{off: len(w.memoKeys), n: len(raw), info: *ti}
+	w.memoKeys = append(w.memoKeys, raw...)
+}
+
+// open opens the element a start tag describes. at is nil when ti came
+// from the memo (never for special elements or tags with an href).
+func (w *htmlWalker) open(ti *tagInfo, at *attrs, selfClosing bool) {
+	a := ti.a
 	w.implyEnd(a)
 	parent := w.top()
 	e := elem{a: a, hidden: parent.hidden, how: parent.how, fg: parent.fg, bg: parent.bg}
-	if c := parseColorBytes(at.bgcolor); c != noColor {
-		e.bg = c
+	if ti.bg != noColor {
+		e.bg = ti.bg
 	}
-	if c := parseColorBytes(at.color); c != noColor && a == atom.Font {
-		e.fg = c
+	if ti.fontFg != noColor {
+		e.fg = ti.fontFg
 	}
-	if a == atom.Body {
-		if c := parseColorBytes(at.text); c != noColor {
-			e.fg = c
-		}
+	if ti.bodyFg != noColor {
+		e.fg = ti.bodyFg
 	}
-	if at.hidden && !e.hidden {
+	if ti.hiddenAttr && !e.hidden {
 		e.hidden, e.how = true, "the hidden attribute"
 	}
-	st := parseStyle(at.style)
+	st := &ti.style
 	if st.fg != noColor {
 		e.fg = st.fg
 	}
@@ -340,38 +443,39 @@ func (w *htmlWalker) startTag(raw []byte, selfClosing bool) {
 	if !e.hidden && st.hidden != "" {
 		e.hidden, e.how = true, st.hidden
 	}
-	if at.handler {
+	if ti.handler {
 		w.st.scripts++
 	}
-	href := bytes.TrimSpace(at.href)
-	if hasPrefixFoldBytes(href, "javascript:") {
-		w.st.scripts++
-	}
-
-	switch a {
-	case atom.Script, atom.Iframe, atom.Object, atom.Embed, atom.Applet, atom.Frame:
-		w.st.scripts++
-	case atom.Form:
-		w.st.forms++
-	case atom.Input:
-		if bytes.EqualFold(at.typ, []byte("password")) {
-			w.st.passwordFields++
+	if at != nil {
+		href := bytes.TrimSpace(at.href)
+		if hasPrefixFoldBytes(href, "javascript:") {
+			w.st.scripts++
 		}
-	case atom.Link:
-		if containsFold(at.rel, "stylesheet") && isRemoteBytes(href) {
-			w.st.externalCSS++
+		switch a {
+		case atom.Script, atom.Iframe, atom.Object, atom.Embed, atom.Applet, atom.Frame:
+			w.st.scripts++
+		case atom.Form:
+			w.st.forms++
+		case atom.Input:
+			if bytes.EqualFold(at.typ, []byte("password")) {
+				w.st.passwordFields++
+			}
+		case atom.Link:
+			if containsFold(at.rel, "stylesheet") && isRemoteBytes(href) {
+				w.st.externalCSS++
+			}
+		case atom.Img:
+			w.image(at, e.hidden || st.hidden != "")
+		case atom.A:
+			w.endAnchor()
+			w.inA = true
+			w.href = w.href[:0]
+			if isRemoteBytes(href) {
+				w.href = append(w.href, at.href...)
+				w.addHostBytes(at.href)
+			}
+			w.anchor = w.anchor[:0]
 		}
-	case atom.Img:
-		w.image(&at, e.hidden || st.hidden != "")
-	case atom.A:
-		w.endAnchor()
-		w.inA = true
-		w.href = w.href[:0]
-		if isRemoteBytes(href) {
-			w.href = append(w.href, at.href...)
-			w.addHostBytes(at.href)
-		}
-		w.anchor = w.anchor[:0]
 	}
 
 	if selfClosing || isVoid(a) {
@@ -694,9 +798,7 @@ func countVisible(t []byte) int {
 	for i := 0; i < len(t); {
 		c := t[i]
 		if c < utf8.RuneSelf {
-			if c > ' ' {
-				n++
-			}
+			n += int(byte(' '-c) >> 7) // 1 if c > ' ', without a branch
 			i++
 			continue
 		}

@@ -2,7 +2,9 @@ package content
 
 import (
 	"bytes"
+	"github.com/mailscore/mailscore/internal/testdata"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -104,5 +106,43 @@ func TestHostBytes(t *testing.T) {
 			u = append(u, parts[rng.IntN(len(parts))]...)
 		}
 		require.Equal(t, string(hostBytesByPasses(u)), string(hostBytes(u)), "%q", u)
+	}
+}
+
+// memoCases repeat the same start tags where what they mean depends on
+// the elements around them, and tags the memo must not keep.
+var memoCases = []string{
+	`<body bgcolor=black><div><font color=white>a</font></div><div bgcolor=white><font color=white>hidden</font></div><font color=white>b</font></body>`,
+	`<p style="color:#fff">x</p><div style="background:#fff"><p style="color:#fff">hidden</p></div><p style="color:#fff">y</p>`,
+	`<span onclick=go()>a</span><span onclick=go()>b</span><span onclick=go()>c</span>`,
+	`<div style="display:none"><p>hidden</p></div><div style="display:none">more</div><p>shown</p><div hidden>h</div><div hidden>h</div>`,
+	`<a href="http://x.example">bank.example</a><a href="http://x.example">bank.example</a><a>plain</a><a>plain</a>`,
+	`<img src=http://t.example/p.gif width=1 height=1><img src=http://t.example/p.gif width=1 height=1><br><br/><br>`,
+	`<div href="javascript:x()">a</div><div href="javascript:x()">b</div><form><input type=password><input type=password></form>`,
+	`<table><tr><td bgcolor=#000><font color=#000>x</font><td bgcolor=#000><font color=#000>y</font><tr><td>z</table>`,
+	`<title>t</title><title>t</title><style>@import url(x)</style><style>@import url(x)</style><p>` + strings.Repeat(`<p style="font-size:1px">tiny `, 30),
+	`<body text=white bgcolor=white>w</body><body text=white bgcolor=white>w</body>`,
+	strings.Repeat(`<div class="c`+strings.Repeat("x", 300)+`">long</div>`, 3),
+	strings.Repeat(`<td style="width:0;overflow:hidden">z</td><td style="opacity:0.01">o</td><li>`, 70),
+}
+
+// TestTagMemo: the walk gives the same statistics and text with the tag
+// memo as without, on documents made to trip it and on the shared corpora.
+func TestTagMemo(t *testing.T) {
+	docs := memoCases
+	if _, ok := testdata.Root(); ok {
+		_, corpus := corpusHTML(t)
+		docs = append(docs, corpus...)
+	}
+	var z htmlLexer
+	var with, without htmlWalker
+	without.memoOff = true
+	for _, src := range docs {
+		var st, st0 htmlStats
+		var text, text0 []byte
+		with.analyze(&z, src, &st, &text)
+		without.analyze(&z, src, &st0, &text0)
+		require.Equal(t, st0, st, "%.200q", src)
+		require.Equal(t, string(text0), string(text), "%.200q", src)
 	}
 }
