@@ -77,7 +77,11 @@ type htmlWalker struct {
 	// The tag memo (see tagInfo), emptied for each document.
 	memo     []memoEntry
 	memoKeys []byte
-	memoOff  bool // tests compare the walk without the memo
+	memoOff  bool // tests compare the walk without the memo and the last-host cache
+	// The scheme and authority of the last URL whose host was taken, and
+	// where in it the host lies.
+	lastAuth []byte
+	lastHost span
 }
 
 // isVoid reports whether an element never has content (so it is never
@@ -104,7 +108,7 @@ func (w *htmlWalker) begin(st *htmlStats, text *[]byte) {
 	st.docs++
 	clear(w.memo)
 	*w = htmlWalker{st: st, text: text, stack: w.stack[:0], anchor: w.anchor[:0], href: w.href[:0], hidBuf: w.hidBuf[:0],
-		memo: w.memo, memoKeys: w.memoKeys[:0], memoOff: w.memoOff}
+		memo: w.memo, memoKeys: w.memoKeys[:0], memoOff: w.memoOff, lastAuth: w.lastAuth[:0]}
 	// The text colour is unknown until markup sets it (style sheets may set
 	// it where this walk cannot see); the background is white by default.
 	if w.stack == nil {
@@ -706,7 +710,20 @@ func (w *htmlWalker) addHostBytes(u []byte) {
 	if len(w.st.linkHosts) >= maxHTMLLinks {
 		return
 	}
-	hb := hostBytes(u)
+	u = bytes.TrimSpace(u)
+	var hb []byte
+	if n := len(w.lastAuth); n > 0 && len(u) >= n && bytes.Equal(u[:n], w.lastAuth) && (len(u) == n || isURLDelim(u[n])) {
+		// The scheme and authority of the last URL: the same host.
+		hb = u[w.lastHost.start:w.lastHost.end]
+	} else {
+		var authStart, authEnd int
+		hb, authStart, authEnd = hostIn(u)
+		if authEnd > authStart && !w.memoOff {
+			w.lastAuth = append(w.lastAuth[:0], u[:authEnd]...)
+			start := cap(u) - cap(hb) // hb is u[start:start+len(hb)]
+			w.lastHost = span{start, start + len(hb)}
+		}
+	}
 	if len(hb) == 0 || len(hb) > 253 {
 		return
 	}
@@ -721,29 +738,40 @@ func (w *htmlWalker) addHostBytes(u []byte) {
 // hostBytes returns the host part of an http(s) or scheme-relative URL
 // (case preserved, userinfo and port dropped), nil otherwise.
 func hostBytes(u []byte) []byte {
-	u = bytes.TrimSpace(u)
+	host, _, _ := hostIn(bytes.TrimSpace(u))
+	return host
+}
+
+// hostIn returns the host part of the trimmed http(s) or scheme-relative
+// URL u and where its authority lies, u[authStart:authEnd] (authEnd is -1
+// if u is not such a URL). The host depends on nothing after the
+// authority, so a URL with the same bytes up to authEnd followed by a
+// delimiter (or nothing) has the same host when the authority is not
+// empty.
+func hostIn(u []byte) (host []byte, authStart, authEnd int) {
 	switch {
 	case hasPrefixFoldBytes(u, "http://"):
-		u = u[7:]
+		authStart = 7
 	case hasPrefixFoldBytes(u, "https://"):
-		u = u[8:]
+		authStart = 8
 	case bytes.HasPrefix(u, []byte("//")):
-		u = u[2:]
+		authStart = 2
 	default:
-		return nil
+		return nil, 0, -1
 	}
-	for len(u) > 0 && (u[0] == '/' || u[0] == '\\') {
-		u = u[1:]
+	for authStart < len(u) && (u[authStart] == '/' || u[authStart] == '\\') {
+		authStart++
 	}
 	// One pass finds the end of the authority and, in it, the last '@'
 	// (userinfo ends there), the last ':' (a port, unless the host is an
 	// IPv6 literal in brackets) and the last ']'.
+	a := u[authStart:]
 	at, colon, bracket := -1, -1, -1
 scan:
-	for i, c := range u {
+	for i, c := range a {
 		switch c {
 		case '/', '?', '#', '\\':
-			u = u[:i]
+			a = a[:i]
 			break scan
 		case '@':
 			at = i
@@ -753,15 +781,18 @@ scan:
 			bracket = i
 		}
 	}
+	authEnd = authStart + len(a)
 	if colon > at && bracket <= at { // (bracket == at only when both are -1)
-		u = u[:colon]
+		a = a[:colon]
 	}
-	u = u[at+1:]
-	for len(u) > 0 && u[len(u)-1] == '.' {
-		u = u[:len(u)-1]
+	a = a[at+1:]
+	for len(a) > 0 && a[len(a)-1] == '.' {
+		a = a[:len(a)-1]
 	}
-	return u
+	return a, authStart, authEnd
 }
+
+func isURLDelim(c byte) bool { return c == '/' || c == '?' || c == '#' || c == '\\' }
 
 func hasPrefixFoldBytes(b []byte, p string) bool {
 	if len(b) < len(p) {

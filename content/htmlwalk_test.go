@@ -124,6 +124,12 @@ var memoCases = []string{
 	`<body text=white bgcolor=white>w</body><body text=white bgcolor=white>w</body>`,
 	strings.Repeat(`<div class="c`+strings.Repeat("x", 300)+`">long</div>`, 3),
 	strings.Repeat(`<td style="width:0;overflow:hidden">z</td><td style="opacity:0.01">o</td><li>`, 70),
+	// The last-host cache: same scheme and authority, or not quite.
+	`<a href="http://a.example/x">1</a><a href="http://a.example/y">2</a><a href="http://a.example.evil/x">3</a><a href="http://a.example">4</a><a href="http://a.example:8080/">5</a>`,
+	`<a href="http://">1</a><a href="http:///evil.example/">2</a><a href="http://\\evil.example">3</a><a href="//">4</a><a href="///x.example">5</a>`,
+	`<a href="http://U@A.Example/x">1</a><a href="http://U@A.Example/y">2</a><a href=" http://U@A.Example?z ">3</a><a href="HTTP://u@a.example#f">4</a>`,
+	`<img src="https://t.example/1.gif" width=1 height=1><a href="https://t.example">t.example</a><a href="https://t.example/">www.bank.example</a>`,
+	`<a href="http://[2001:db8::1]:80/a">1</a><a href="http://[2001:db8::1]:80/b">2</a><a href="http://h:1@k/">3</a><a href="http://h:1@k?">4</a>`,
 }
 
 // TestTagMemo: the walk gives the same statistics and text with the tag
