@@ -2,7 +2,6 @@ package content
 
 import (
 	"math"
-	"slices"
 )
 
 // Classifier parameters: those SpamBayes settled on after large-scale
@@ -118,15 +117,13 @@ func selectClues(toks []token, counts []Counts, total Counts, dst []clue) []clue
 			heapDown(dst, 0)
 		}
 	}
-	slices.SortFunc(dst, func(a, b clue) int {
-		if stronger(a, b) {
-			return -1
-		}
-		if stronger(b, a) {
-			return 1
-		}
-		return 0
-	})
+	// Heapsort: moving the weakest to the end, one by one, leaves the
+	// clues strongest first. stronger is a strict total order (the hashes
+	// of distinct tokens differ), so this is the one sorted order.
+	for end := len(dst) - 1; end > 0; end-- {
+		dst[0], dst[end] = dst[end], dst[0]
+		heapDown(dst[:end], 0)
+	}
 	return dst
 }
 
