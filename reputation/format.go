@@ -28,19 +28,48 @@ func round(x float64) float64 {
 	return t
 }
 
-// appendInt is strconv.AppendInt in base 10, with a shortcut for the
+// appendInt is strconv.AppendInt in base 10, with shortcuts for the
 // small numbers reasons are mostly made of.
 func appendInt(b []byte, n int64) []byte {
 	switch {
-	case n < 0 || n >= 1000:
+	case n < 0:
 		return strconv.AppendInt(b, n, 10)
 	case n < 10:
 		return append(b, byte('0'+n))
 	case n < 100:
-		return append(b, byte('0'+n/10), byte('0'+n%10))
+		return append(b, twoDigits[2*n], twoDigits[2*n+1])
+	case n < 1000:
+		return append(b, byte('0'+n/100), twoDigits[2*(n%100)], twoDigits[2*(n%100)+1])
 	}
-	return append(b, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	return appendLargeInt(b, uint64(n))
 }
+
+// appendLargeInt appends u >= 1000, two digits at a time, straight into b.
+func appendLargeInt(b []byte, u uint64) []byte {
+	w := 4 // digits
+	for p := uint64(10000); u >= p && w < 19; p *= 10 {
+		w++
+	}
+	b = append(b, make([]byte, w)...)
+	d := b[len(b)-w:]
+	for i := w; i > 1; i -= 2 {
+		q := u / 100
+		r := 2 * (u - 100*q)
+		d[i-2], d[i-1] = twoDigits[r], twoDigits[r+1]
+		u = q
+	}
+	if w%2 == 1 {
+		d[0] = byte('0' + u)
+	}
+	return b
+}
+
+// twoDigits holds "00" to "99".
+const twoDigits = "0001020304050607080910111213141516171819" +
+	"2021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859" +
+	"6061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // appendTenths appends n/10 with one decimal.
 func appendTenths(b []byte, n int64) []byte {

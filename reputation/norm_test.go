@@ -76,6 +76,14 @@ func TestAppendInt(t *testing.T) {
 	for n := range int64(2000) {
 		require.Equal(t, strconv.FormatInt(n, 10), string(appendInt(nil, n)))
 	}
+	r := rand.New(rand.NewPCG(3, 4))
+	p := int64(1)
+	for range 18 {
+		p *= 10
+		for _, n := range []int64{p - 1, p, p + 1, r.Int64N(p), -r.Int64N(p)} {
+			require.Equal(t, strconv.FormatInt(n, 10), string(appendInt([]byte("ab"), n))[2:], "%d", n)
+		}
+	}
 }
 
 func TestRound(t *testing.T) {
