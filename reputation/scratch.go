@@ -35,6 +35,16 @@ type pendingSig struct {
 	ks, ke      int // key span in kv
 }
 
+// tailMemo remembers the last reason tail written after a key (see
+// appendKnown): its span in text and the evidence it was written from.
+type tailMemo struct {
+	set, known bool
+	spam, ham  float64
+	seen       float32
+	first      uint32
+	start, end int
+}
+
 type pendingKey struct {
 	kind string
 	s, e int // value span in text
@@ -55,6 +65,7 @@ type scratch struct {
 	no   int
 	nco  int
 	text []byte
+	tail tailMemo
 	sigs []pendingSig
 	kv   []pendingKey
 }
@@ -63,6 +74,7 @@ func (c *Checker) getScratch() *scratch {
 	s := c.pool.Get().(*scratch)
 	s.nk, s.nd, s.no, s.nco = 0, 0, 0, 0
 	s.text, s.sigs, s.kv = s.text[:0], s.sigs[:0], s.kv[:0]
+	s.tail.set = false
 	return s
 }
 
@@ -86,10 +98,13 @@ func (c *Checker) putScratch(s *scratch) {
 
 // addDomain records an authenticated domain (deduplicated, bounded).
 func (s *scratch) addDomain(d string, limit int) {
-	d, ok := normValidDomain(d)
-	if !ok {
-		return
+	if d, ok := normValidDomain(d); ok {
+		s.addNormDomain(d, limit)
 	}
+}
+
+// addNormDomain is addDomain for a normalised, valid name.
+func (s *scratch) addNormDomain(d string, limit int) {
 	for i := range s.nd {
 		if s.doms[i].name == d {
 			return
@@ -101,12 +116,9 @@ func (s *scratch) addDomain(d string, limit int) {
 	}
 }
 
-// addOrg records an organizational domain given by the auth check.
-func (s *scratch) addOrg(d string) {
-	d, ok := normValidDomain(d)
-	if !ok {
-		return
-	}
+// addNormOrg records an organizational domain given by the auth check,
+// normalised and valid.
+func (s *scratch) addNormOrg(d string) {
 	for i := range s.no {
 		if s.orgs[i] == d {
 			return
@@ -120,13 +132,25 @@ func (s *scratch) addOrg(d string) {
 
 // collect reads authenticated and organizational domains from signals.
 func (s *scratch) collect(sigs []mailscore.Signal, limit int) {
+	// A domain is often its own organizational domain: the same value
+	// twice in a row is normalised once.
+	var raw, d string
+	var ok, have bool
 	for i := range sigs {
 		for _, k := range sigs[i].Keys {
-			switch k.Kind {
-			case mailscore.KeyAuthDomain:
-				s.addDomain(k.Value, limit)
-			case mailscore.KeyOrgDomain:
-				s.addOrg(k.Value)
+			if k.Kind != mailscore.KeyAuthDomain && k.Kind != mailscore.KeyOrgDomain {
+				continue
+			}
+			if !have || k.Value != raw {
+				raw, have = k.Value, true
+				d, ok = normValidDomain(raw)
+			}
+			switch {
+			case !ok:
+			case k.Kind == mailscore.KeyAuthDomain:
+				s.addNormDomain(d, limit)
+			default:
+				s.addNormOrg(d)
 			}
 		}
 	}

@@ -83,10 +83,17 @@ func (c *Checker) appendEvidence(b []byte, r *est, e *Evidence) []byte {
 }
 
 // appendKnown appends "KEY: reputation -8.6 (bad) from EVIDENCE, first
-// seen AGE ago" and returns where KEY ends.
-func (c *Checker) appendKnown(b []byte, k *Key, r *est, e *Evidence, t uint32) ([]byte, int) {
+// seen AGE ago" and returns where KEY ends. b extends s.text.
+func (c *Checker) appendKnown(s *scratch, b []byte, k *Key, r *est, e *Evidence, t uint32) ([]byte, int) {
 	b = k.appendTo(b)
 	keyEnd := len(b)
+	// A sender's address, domain and pair often hold the same evidence:
+	// the same words follow, copied from the last such reason.
+	m := &s.tail
+	if m.set && m.known && m.spam == r.spam && m.ham == r.ham && m.seen == e.Seen && m.first == e.First {
+		return append(b, b[m.start:m.end]...), keyEnd
+	}
+	start := len(b)
 	b = append(b, ": reputation "...)
 	b = appendScore(b, r.score)
 	b = append(b, " ("...)
@@ -98,17 +105,25 @@ func (c *Checker) appendKnown(b []byte, k *Key, r *est, e *Evidence, t uint32) (
 		b = appendDuration(b, time.Duration(t-e.First)*time.Second)
 		b = append(b, " ago"...)
 	}
+	*m = tailMemo{set: true, known: true, spam: r.spam, ham: r.ham, seen: e.Seen, first: e.First, start: start, end: len(b)}
 	return b, keyEnd
 }
 
 // appendUnknown appends "KEY: EVIDENCE - too little evidence to judge
-// (neutral)" and returns where KEY ends.
-func (c *Checker) appendUnknown(b []byte, k *Key, r *est, e *Evidence) ([]byte, int) {
+// (neutral)" and returns where KEY ends. b extends s.text.
+func (c *Checker) appendUnknown(s *scratch, b []byte, k *Key, r *est, e *Evidence) ([]byte, int) {
 	b = k.appendTo(b)
 	keyEnd := len(b)
+	m := &s.tail
+	if m.set && !m.known && m.spam == r.spam && m.ham == r.ham && m.seen == e.Seen {
+		return append(b, b[m.start:m.end]...), keyEnd
+	}
+	start := len(b)
 	b = append(b, ": "...)
 	b = c.appendEvidence(b, r, e)
-	return append(b, " - too little evidence to judge (neutral)"...), keyEnd
+	b = append(b, " - too little evidence to judge (neutral)"...)
+	*m = tailMemo{set: true, spam: r.spam, ham: r.ham, seen: e.Seen, start: start, end: len(b)}
+	return b, keyEnd
 }
 
 // ipSignal emits IP_REPUTATION (and IP_SHARED): the most specific IP
@@ -135,7 +150,7 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 		conf := r.confidence * weight[answer] * share
 		p = s.begin(SymIPReputation, 2*r.p-1, conf)
 		b := s.text
-		b, keyEnd = c.appendKnown(b, &s.keys[answer], r, &s.ev[answer], t)
+		b, keyEnd = c.appendKnown(s, b, &s.keys[answer], r, &s.ev[answer], t)
 		if answer > 0 {
 			b = append(b, "; "...)
 			b = ip.AppendTo(b)
@@ -155,7 +170,7 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 		s.text = b
 	} else {
 		p = s.begin(SymIPReputation, 0, 0)
-		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[most], &rs[most], &s.ev[most])
+		s.text, keyEnd = c.appendUnknown(s, s.text, &s.keys[most], &rs[most], &s.ev[most])
 	}
 	s.end(p)
 	// The reason begins with the level's prefix; at the address's own level
@@ -244,7 +259,7 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 	if best.known {
 		p = s.begin(SymDomainReputation, 2*best.r.p-1, best.conf())
 		b := s.text
-		b, keyEnd = c.appendKnown(b, &s.keys[best.key], best.r, &s.ev[best.key], t)
+		b, keyEnd = c.appendKnown(s, b, &s.keys[best.key], best.r, &s.ev[best.key], t)
 		if best.key != d.dk {
 			b = append(b, "; "...)
 			b = append(b, d.name...)
@@ -253,7 +268,7 @@ func (c *Checker) domainSignal(s *scratch, t uint32) {
 		s.text = appendShared(b, d)
 	} else {
 		p = s.begin(SymDomainReputation, 0, 0)
-		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], best.r, &s.ev[best.key])
+		s.text, keyEnd = c.appendUnknown(s, s.text, &s.keys[best.key], best.r, &s.ev[best.key])
 	}
 	if s.nd > 1 {
 		b := append(s.text, " ("...)
@@ -307,11 +322,11 @@ func (c *Checker) tenantSignal(s *scratch, t uint32) {
 	if best.known {
 		p = s.begin(SymTenantReputation, 2*best.r.p-1, best.conf())
 		b := s.text
-		b, keyEnd = c.appendKnown(b, &s.keys[best.key], best.r, &s.ev[best.key], t)
+		b, keyEnd = c.appendKnown(s, b, &s.keys[best.key], best.r, &s.ev[best.key], t)
 		s.text = appendShared(b, &s.doms[best.dom])
 	} else {
 		p = s.begin(SymTenantReputation, 0, 0)
-		s.text, keyEnd = c.appendUnknown(s.text, &s.keys[best.key], best.r, &s.ev[best.key])
+		s.text, keyEnd = c.appendUnknown(s, s.text, &s.keys[best.key], best.r, &s.ev[best.key])
 	}
 	s.end(p)
 	// The reason begins with the pair, "domain@prefix".
