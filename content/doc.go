@@ -17,8 +17,8 @@
 // shared with every check, bounded by mailscore.Limits). On it the checker
 // reports broken structure (MIME_BROKEN) and decoding stopped at a limit
 // (MIME_LIMIT); in HTML (tokenized exactly as golang.org/x/net/html
-// tokenizes it, by a lexer that allocates nothing and is tested token for
-// token against x/net's), hidden text (display:none, visibility:hidden, tiny fonts, text coloured
+// tokenizes it, by a lexer that does not allocate per tag or attribute and
+// is tested token for token against x/net's), hidden text (display:none, visibility:hidden, tiny fonts, text coloured
 // like its background), pictures instead of words, link text showing one
 // domain while the link opens another, forms, scripts, tracking pixels and
 // remote style sheets; in text, invisible characters inside words, words
