@@ -45,6 +45,13 @@ type tailMemo struct {
 	start, end int
 }
 
+// prefixMemo remembers the last prefix written to text and its span.
+type prefixMemo struct {
+	set        bool
+	p          netip.Prefix
+	start, end int
+}
+
 type pendingKey struct {
 	kind string
 	s, e int // value span in text
@@ -53,28 +60,29 @@ type pendingKey struct {
 // scratch is the per-call working memory, pooled so that a check
 // allocates only its results.
 type scratch struct {
-	keys [maxKeys]Key
-	ups  [maxKeys]Update
-	ev   [maxKeys]Evidence
-	est  [maxKeys]est // the estimate of ev (run)
-	doms [maxDomainsLimit]domInfo
-	orgs [maxDomainsLimit]string
-	cos  [maxCoDomains * (maxCoDomains - 1) / 2]coInfo
-	nk   int
-	nd   int
-	no   int
-	nco  int
-	text []byte
-	tail tailMemo
-	sigs []pendingSig
-	kv   []pendingKey
+	keys   [maxKeys]Key
+	ups    [maxKeys]Update
+	ev     [maxKeys]Evidence
+	est    [maxKeys]est // the estimate of ev (run)
+	doms   [maxDomainsLimit]domInfo
+	orgs   [maxDomainsLimit]string
+	cos    [maxCoDomains * (maxCoDomains - 1) / 2]coInfo
+	nk     int
+	nd     int
+	no     int
+	nco    int
+	text   []byte
+	tail   tailMemo
+	prefix prefixMemo
+	sigs   []pendingSig
+	kv     []pendingKey
 }
 
 func (c *Checker) getScratch() *scratch {
 	s := c.pool.Get().(*scratch)
 	s.nk, s.nd, s.no, s.nco = 0, 0, 0, 0
 	s.text, s.sigs, s.kv = s.text[:0], s.sigs[:0], s.kv[:0]
-	s.tail.set = false
+	s.tail.set, s.prefix.set = false, false
 	return s
 }
 
@@ -178,7 +186,8 @@ func (s *scratch) orgOf(d string) string {
 // addKey appends k unless present and returns its index.
 func (s *scratch) addKey(k Key) int {
 	for i := range s.nk {
-		if s.keys[i] == k {
+		// k == s.keys[i], kind first: most keys differ there.
+		if x := &s.keys[i]; x.Kind == k.Kind && x.Domain == k.Domain && x.Prefix == k.Prefix {
 			return i
 		}
 	}

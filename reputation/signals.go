@@ -35,6 +35,32 @@ func (s *scratch) keySpan(p int, kind string, start, end int) {
 	s.sigs[p].ke = len(s.kv)
 }
 
+// appendPrefix appends p as Prefix.AppendTo does, copying it when it is
+// the prefix written last (a network is named in several reasons).
+func (s *scratch) appendPrefix(b []byte, p netip.Prefix) []byte {
+	m := &s.prefix
+	if m.set && m.p == p {
+		return append(b, b[m.start:m.end]...)
+	}
+	start := len(b)
+	b = p.AppendTo(b)
+	*m = prefixMemo{set: true, p: p, start: start, end: len(b)}
+	return b
+}
+
+// appendKey appends k as Key.String formats it.
+func (s *scratch) appendKey(b []byte, k *Key) []byte {
+	switch k.Kind {
+	case KindIP:
+		return s.appendPrefix(b, k.Prefix)
+	case KindPair:
+		b = append(b, k.Domain...)
+		b = append(b, '@')
+		return s.appendPrefix(b, k.Prefix)
+	}
+	return k.appendTo(b)
+}
+
 // finish makes the signals: one string for every reason and key value,
 // one slice of keys, one of signals.
 func (s *scratch) finish() []mailscore.Signal {
@@ -85,7 +111,7 @@ func (c *Checker) appendEvidence(b []byte, r *est, e *Evidence) []byte {
 // appendKnown appends "KEY: reputation -8.6 (bad) from EVIDENCE, first
 // seen AGE ago" and returns where KEY ends. b extends s.text.
 func (c *Checker) appendKnown(s *scratch, b []byte, k *Key, r *est, e *Evidence, t uint32) ([]byte, int) {
-	b = k.appendTo(b)
+	b = s.appendKey(b, k)
 	keyEnd := len(b)
 	// A sender's address, domain and pair often hold the same evidence:
 	// the same words follow, copied from the last such reason.
@@ -112,7 +138,7 @@ func (c *Checker) appendKnown(s *scratch, b []byte, k *Key, r *est, e *Evidence,
 // appendUnknown appends "KEY: EVIDENCE - too little evidence to judge
 // (neutral)" and returns where KEY ends. b extends s.text.
 func (c *Checker) appendUnknown(s *scratch, b []byte, k *Key, r *est, e *Evidence) ([]byte, int) {
-	b = k.appendTo(b)
+	b = s.appendKey(b, k)
 	keyEnd := len(b)
 	m := &s.tail
 	if m.set && !m.known && m.spam == r.spam && m.ham == r.ham && m.seen == e.Seen {
@@ -190,7 +216,7 @@ func (c *Checker) ipSignal(s *scratch, ip netip.Addr, nIP, netIdx int, share, te
 
 	if s.nd > 0 && tenants >= 1.5 && netIdx >= 0 {
 		p := s.begin(SymIPShared, 1-share, 1)
-		b := s.keys[netIdx].Prefix.AppendTo(s.text)
+		b := s.appendPrefix(s.text, s.keys[netIdx].Prefix)
 		keyEnd := len(b)
 		b = append(b, " carries mail for "...)
 		b = appendCount(b, tenants)
@@ -399,7 +425,7 @@ func (c *Checker) spikeSignal(s *scratch, ip netip.Addr, nIP int, share float64,
 	}
 	p := s.begin(SymVolumeSpike, bValue, bConf)
 	k := &s.keys[bestKey]
-	b := k.appendTo(s.text)
+	b := s.appendKey(s.text, k)
 	keyEnd := len(b)
 	b = append(b, ": sending "...)
 	b = appendRate(b, bShort)
