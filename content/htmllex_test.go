@@ -159,10 +159,10 @@ func TestHTMLLexerCorpus(t *testing.T) {
 	t.Logf("%d HTML parts tokenized alike", len(docs))
 }
 
-// analyzeHTMLXNet is analyzeHTML driven by x/net's Tokenizer, as the
-// reference for the walk.
+// analyzeHTMLXNet is analyzeHTML driven by x/net's Tokenizer, without the
+// tag memo and the last-host cache, as the reference for the walk.
 func analyzeHTMLXNet(src string, st *htmlStats, text *[]byte) {
-	var w htmlWalker
+	w := htmlWalker{memoOff: true}
 	w.begin(st, text)
 	z := html.NewTokenizer(strings.NewReader(src))
 	for n := 0; ; n++ {
@@ -185,6 +185,22 @@ func analyzeHTMLXNet(src string, st *htmlStats, text *[]byte) {
 		}
 	}
 	w.endHidden()
+}
+
+// FuzzHTMLWalk: on any input the walk (htmlLexer, tag memo, last-host
+// cache) finds what the reference walk over x/net's tokens finds.
+func FuzzHTMLWalk(f *testing.F) {
+	for _, s := range append(append([]string(nil), lexerCases...), memoCases...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		var st, xst htmlStats
+		var text, xtext []byte
+		analyzeHTML(src, &st, &text)
+		analyzeHTMLXNet(src, &xst, &xtext)
+		require.Equal(t, xst, st)
+		require.Equal(t, string(xtext), string(text))
+	})
 }
 
 // FuzzHTMLLexer: on any input htmlLexer gives exactly x/net's tokens.
