@@ -1,6 +1,7 @@
 package content
 
 import (
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -260,6 +261,21 @@ func (tk *tokenizer) text(ns uint8, s string) {
 		for i < len(s) && isSpace(s[i]) {
 			i++
 		}
+		if i+8 <= len(s) {
+			// Most words are shorter than 8 bytes: the 8 bytes from the
+			// word's start, tested together, say where it ends and
+			// whether it is plain (ASCII, no wrapping punctuation, so too
+			// short to be a URL and nothing to trim). Such a word is
+			// hashed here, as word would hash it.
+			x := load8(s, i)
+			if k := firstSpace(x); k < 8 && x&(hiBits&(1<<(8*k)-1)) == 0 && !wrapLead[s[i]] && !wrapTrail[s[i+k-1]] {
+				if k >= minWord {
+					tk.push(token{h: fnvPacked(prefixHash[ns][kWord], lowerPacked(x), k), off: uint32(i), n: uint16(k), src: uint16(src), ns: ns, kind: kWord})
+				}
+				i += k
+				continue
+			}
+		}
 		j := i
 		for j < len(s) && !isSpace(s[j]) {
 			j++
@@ -269,6 +285,49 @@ func (tk *tokenizer) text(ns uint8, s string) {
 		}
 		i = j
 	}
+}
+
+// SWAR (SIMD within a register) helpers for the text loop: eight bytes
+// at once, each test exact per byte (no carry or borrow crosses a byte).
+const (
+	ones   = 0x0101010101010101
+	low7   = 0x7f7f7f7f7f7f7f7f
+	hiBits = 0x8080808080808080
+)
+
+// load8 returns s[i:i+8] as a little-endian integer (one load).
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// between sets the high bit of each byte of x that is ASCII and greater
+// than m and less than n (0 <= m < n <= 128).
+func between(x uint64, m, n uint64) uint64 {
+	l := x & low7
+	return (ones*(127+n) - l) & ^x & (l + ones*(127-m)) & hiBits
+}
+
+// firstSpace returns the index of the first byte of x that isSpace
+// accepts (' ' or '\t' to '\r'), 8 if none.
+func firstSpace(x uint64) int {
+	t := x ^ ones*' '
+	blank := ^((t&low7 + low7) | t | low7) // high bit set where the byte is ' '
+	return bits.TrailingZeros64(blank|between(x, '\t'-1, '\r'+1)) >> 3
+}
+
+// lowerPacked lower-cases the ASCII letters among the bytes of x.
+func lowerPacked(x uint64) uint64 { return x | between(x, 'A'-1, 'Z'+1)>>2 }
+
+// fnvPacked continues FNV-1a h over the first n bytes of x.
+func fnvPacked(h, x uint64, n int) uint64 {
+	for ; n > 0; n-- {
+		h ^= x & 0xff
+		h *= fnvPrime
+		x >>= 8
+	}
+	return h
 }
 
 var wrapLead, wrapTrail = punctTable("\"'([{<*`,.;:"), punctTable("\"')]}>*`,.;:?")
