@@ -3,6 +3,7 @@ package content
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -827,6 +828,14 @@ func isRemoteBytes(u []byte) bool {
 func countVisible(t []byte) int {
 	n := 0
 	for i := 0; i < len(t); {
+		if i+8 <= len(t) {
+			// Eight ASCII bytes at once: count those above the space.
+			if x := binary.LittleEndian.Uint64(t[i:]); x&hiBits == 0 {
+				n += bits.OnesCount64(between(x, ' ', utf8.RuneSelf))
+				i += 8
+				continue
+			}
+		}
 		c := t[i]
 		if c < utf8.RuneSelf {
 			n += int(byte(' '-c) >> 7) // 1 if c > ' ', without a branch

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -150,5 +152,33 @@ func TestTagMemo(t *testing.T) {
 		without.analyze(&z, src, &st0, &text0)
 		require.Equal(t, st0, st, "%.200q", src)
 		require.Equal(t, string(text0), string(text), "%.200q", src)
+	}
+}
+
+// countVisibleByRune is countVisible's definition, one rune at a time.
+func countVisibleByRune(t []byte) int {
+	n := 0
+	for i := 0; i < len(t); {
+		r, size := utf8.DecodeRune(t[i:])
+		if r < utf8.RuneSelf && t[i] > ' ' || r >= utf8.RuneSelf && !unicode.IsSpace(r) && r != '\u00a0' && !isInvisible(r) {
+			n++
+		}
+		i += size
+	}
+	return n
+}
+
+// TestCountVisible: counting eight ASCII bytes at a time agrees with the
+// rune-by-rune definition, whatever mix of ASCII, other scripts, invisible
+// characters and broken UTF-8.
+func TestCountVisible(t *testing.T) {
+	pieces := []string{"a", "Z", " ", "\t", "\n", "\x00", "\x1f", "!", "~", "\x7f", "é", "\u00a0", "\u200b", "\u3000", "你", "\xff", "\xc3", "abcdefgh", "        "}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 50000 {
+		var b []byte
+		for range rng.IntN(30) {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		require.Equal(t, countVisibleByRune(b), countVisible(b), "%q", b)
 	}
 }
