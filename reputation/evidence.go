@@ -83,12 +83,39 @@ func (e Evidence) at(now uint32, d Decay) Evidence {
 
 // decayTo decays e to now in place (see At).
 func (e *Evidence) decayTo(now uint32, d *Decay) {
-	if e.Last == 0 || now <= e.Last {
+	z := newDecayer(now, d)
+	z.decay(e)
+}
+
+// decayer decays evidence to one time, for a batch of keys. A message's
+// keys were mostly last touched together, by the previous message, so it
+// keeps the factors of the last time step rather than computing
+// 2^(-dt/H) again for each key.
+type decayer struct {
+	now   uint32
+	h, vh float64 // HalfLife and VolumeHalfLife in seconds
+	dt    uint32  // the step f and g are for (0: none yet)
+	f, g  float32
+}
+
+func newDecayer(now uint32, d *Decay) decayer {
+	return decayer{now: now, h: d.HalfLife.Seconds(), vh: d.VolumeHalfLife.Seconds()}
+}
+
+// decay decays e to z.now in place: each count is multiplied by
+// 2^(-(now-Last)/half-life). Evidence from the future (a clock that went
+// back) is left unchanged.
+func (z *decayer) decay(e *Evidence) {
+	if e.Last == 0 || z.now <= e.Last {
 		return
 	}
-	dt := float64(now - e.Last)
-	f := float32(math.Exp2(-dt / d.HalfLife.Seconds()))
-	g := float32(math.Exp2(-dt / d.VolumeHalfLife.Seconds()))
+	if dt := z.now - e.Last; dt != z.dt {
+		x := float64(dt)
+		z.f = float32(math.Exp2(-x / z.h))
+		z.g = float32(math.Exp2(-x / z.vh))
+		z.dt = dt
+	}
+	f := z.f
 	e.HamUser *= f
 	e.HamVerdict *= f
 	e.SpamUser *= f
@@ -96,8 +123,8 @@ func (e *Evidence) decayTo(now uint32, d *Decay) {
 	e.SpamVerdict *= f
 	e.Seen *= f
 	e.Tenants *= f
-	e.Recent *= g
-	e.Last = now
+	e.Recent *= z.g
+	e.Last = z.now
 }
 
 // Apply returns e decayed to now with delta's counts added (delta's First

@@ -263,14 +263,14 @@ func (s *MemStore) Get(_ context.Context, now time.Time, d Decay, keys []Key, ds
 		return fmt.Errorf("reputation: Get: %d keys but room for %d", len(keys), len(dst))
 	}
 	st := s.state.Load()
-	t := unixSeconds(now)
 	d = d.resolved()
+	z := newDecayer(unixSeconds(now), &d)
 	var sums nameSums
 	for i := range keys {
 		if err := keys[i].Validate(); err != nil {
 			return err
 		}
-		dst[i] = st.get(st.compactValid(&keys[i], &sums), t, &d)
+		dst[i] = st.get(st.compactValid(&keys[i], &sums), &z)
 	}
 	return nil
 }
@@ -278,19 +278,20 @@ func (s *MemStore) Get(_ context.Context, now time.Time, d Decay, keys []Key, ds
 // getValid is Get for valid keys, at Unix time t with a resolved Decay.
 func (s *MemStore) getValid(t uint32, d Decay, keys []Key, dst []Evidence) {
 	st := s.state.Load()
+	z := newDecayer(t, &d)
 	var sums nameSums
 	for i := range keys {
-		dst[i] = st.get(st.compactValid(&keys[i], &sums), t, &d)
+		dst[i] = st.get(st.compactValid(&keys[i], &sums), &z)
 	}
 }
 
-// get returns the evidence of mk decayed to t.
-func (st *memState) get(mk memKey, t uint32, d *Decay) Evidence {
+// get returns the evidence of mk decayed with z.
+func (st *memState) get(mk memKey, z *decayer) Evidence {
 	sh := st.shard(&mk)
 	sh.mu.Lock()
 	ev, _ := sh.lru.Get(mk)
 	sh.mu.Unlock()
-	ev.decayTo(t, d)
+	z.decay(&ev)
 	return ev
 }
 
@@ -302,6 +303,7 @@ func (s *MemStore) Update(_ context.Context, now time.Time, d Decay, updates []U
 	st := s.state.Load()
 	t := unixSeconds(now)
 	d = d.resolved()
+	z := newDecayer(t, &d)
 	var sums nameSums
 	for i := range updates {
 		if err := updates[i].Key.Validate(); err != nil {
@@ -311,7 +313,7 @@ func (s *MemStore) Update(_ context.Context, now time.Time, d Decay, updates []U
 		if before != nil {
 			b = &before[i]
 		}
-		st.update(st.compactValid(&updates[i].Key, &sums), t, &d, &updates[i].Delta, b)
+		st.update(st.compactValid(&updates[i].Key, &sums), &z, &updates[i].Delta, b)
 	}
 	return nil
 }
@@ -320,27 +322,28 @@ func (s *MemStore) Update(_ context.Context, now time.Time, d Decay, updates []U
 // time t with a resolved Decay.
 func (s *MemStore) addValid(t uint32, d Decay, keys []Key, delta Evidence, before []Evidence) {
 	st := s.state.Load()
+	z := newDecayer(t, &d)
 	var sums nameSums
 	for i := range keys {
 		var b *Evidence
 		if before != nil {
 			b = &before[i]
 		}
-		st.update(st.compactValid(&keys[i], &sums), t, &d, &delta, b)
+		st.update(st.compactValid(&keys[i], &sums), &z, &delta, b)
 	}
 }
 
-// update decays the evidence of mk to t, stores it in before (if not
+// update decays the evidence of mk with z, stores it in before (if not
 // nil), and adds delta.
-func (st *memState) update(mk memKey, t uint32, d *Decay, delta, before *Evidence) {
+func (st *memState) update(mk memKey, z *decayer, delta, before *Evidence) {
 	sh := st.shard(&mk)
 	sh.mu.Lock()
 	ev := sh.lru.Entry(mk)
-	ev.decayTo(t, d)
+	z.decay(ev)
 	if before != nil {
 		*before = *ev
 	}
-	ev.add(t, delta)
+	ev.add(z.now, delta)
 	sh.mu.Unlock()
 }
 
