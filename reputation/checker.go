@@ -104,13 +104,15 @@ type Checker struct {
 	spikeMin   float64
 	spikeAge   time.Duration
 	spikeAgeS  float64 // spikeAge in seconds
-	maxDomains int
-	hlText     string // the half-life in words, "30 days"
-	hlAdj      string // as an adjective, "30-day"
-	dnsbl      *dnsutil.DNSBL
-	lists      map[string]*listInfo // by list name
-	symbols    []mailscore.Symbol
-	pool       sync.Pool
+	// The half-lives in seconds.
+	halfLifeS, volumeHalfLifeS float64
+	maxDomains                 int
+	hlText                     string // the half-life in words, "30 days"
+	hlAdj                      string // as an adjective, "30-day"
+	dnsbl                      *dnsutil.DNSBL
+	lists                      map[string]*listInfo // by list name
+	symbols                    []mailscore.Symbol
+	pool                       sync.Pool
 }
 
 // ErrNoClientIP is returned (wrapped) by Check when the message has no
@@ -168,6 +170,7 @@ func New(opts Options) (*Checker, error) {
 		c.spikeAge = DefaultSpikeMinAge
 	}
 	c.spikeAgeS = c.spikeAge.Seconds()
+	c.halfLifeS, c.volumeHalfLifeS = c.decay.HalfLife.Seconds(), c.decay.VolumeHalfLife.Seconds()
 	if c.maxDomains <= 0 {
 		c.maxDomains = DefaultMaxDomains
 	}

@@ -361,9 +361,37 @@ func (c *Checker) tenantSignal(s *scratch, t uint32) {
 	s.keySpan(p, mailscore.KeyAuthDomain, rs, rs+len(s.keys[best.key].Domain))
 }
 
+// spikeWindow holds the windows of one age (see spike): a message's keys
+// were often first seen together.
+type spikeWindow struct {
+	set         bool
+	age, wl, ws float64
+}
+
+// windows returns the decayed-count windows for a sender of the given age
+// in seconds: a rate r held since first seen gives a decayed count of
+// r * (H/ln 2) * (1 - 2^(-age/H)), long (H, the half-life) and short (h,
+// the volume half-life).
+func (c *Checker) windows(w *spikeWindow, age float64) (wl, ws float64) {
+	if w.set && w.age == age {
+		return w.wl, w.ws
+	}
+	H, h := c.halfLifeS, c.volumeHalfLifeS
+	wl = H / math.Ln2 * (1 - math.Exp2(-age/H))
+	if age/h > 60 {
+		// 2^(-age/h) < 2^-60 vanishes next to 1 in float64: the same
+		// value without the exponential.
+		ws = h / math.Ln2
+	} else {
+		ws = h / math.Ln2 * (1 - math.Exp2(-age/h))
+	}
+	*w = spikeWindow{set: true, age: age, wl: wl, ws: ws}
+	return wl, ws
+}
+
 // spike measures the sender's short-term rate against its own long-term
 // rate (see the package documentation). e counts the current message.
-func (c *Checker) spike(e *Evidence, t uint32) (ratio, shortRate, longRate, value, conf float64, ok bool) {
+func (c *Checker) spike(w *spikeWindow, e *Evidence, t uint32) (ratio, shortRate, longRate, value, conf float64, ok bool) {
 	if e.First == 0 || t < e.First {
 		return
 	}
@@ -372,11 +400,7 @@ func (c *Checker) spike(e *Evidence, t uint32) (ratio, shortRate, longRate, valu
 	if age < c.spikeAgeS || recent < c.spikeMin {
 		return
 	}
-	H, h := c.decay.HalfLife.Seconds(), c.decay.VolumeHalfLife.Seconds()
-	// A rate r held since first seen gives a decayed count of
-	// r * (H/ln 2) * (1 - 2^(-age/H)): divide by that window.
-	wl := H / math.Ln2 * (1 - math.Exp2(-age/H))
-	ws := h / math.Ln2 * (1 - math.Exp2(-age/h))
+	wl, ws := c.windows(w, age)
 	shortRate, longRate = recent/ws*3600, float64(e.Seen)/wl*3600
 	if longRate <= 0 {
 		return
@@ -396,6 +420,7 @@ func (c *Checker) spike(e *Evidence, t uint32) (ratio, shortRate, longRate, valu
 func (c *Checker) spikeSignal(s *scratch, ip netip.Addr, nIP int, share float64, t uint32) {
 	bestKey := -1
 	var bRatio, bShort, bLong, bValue, bConf float64
+	var w spikeWindow
 	try := func(k int, discount float64) {
 		e := s.ev[k]
 		if !c.readOnly {
@@ -405,7 +430,7 @@ func (c *Checker) spikeSignal(s *scratch, ip netip.Addr, nIP int, share float64,
 				e.First = t
 			}
 		}
-		ratio, sr, lr, v, cf, ok := c.spike(&e, t)
+		ratio, sr, lr, v, cf, ok := c.spike(&w, &e, t)
 		if ok && (bestKey < 0 || v*cf*discount > bValue*bConf) {
 			bestKey, bRatio, bShort, bLong, bValue, bConf = k, ratio, sr, lr, v, cf*discount
 		}
