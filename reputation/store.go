@@ -86,7 +86,7 @@ type memState struct {
 type memShard struct {
 	mu  sync.Mutex
 	lru memLRU
-	_   [8]byte // keep shards' locks on separate cache lines
+	_   [40]byte // 128 bytes: keep shards on separate cache lines
 }
 
 // memKey is the compact form of a Key: 16 bytes, no pointers. The top 12
