@@ -24,6 +24,41 @@ type EngineOptions struct {
 	Timeout time.Duration
 	// Logger receives panics and check failures; nil discards them.
 	Logger *slog.Logger
+	// SelfLearn, if not nil, feeds the engine's own confident verdicts back
+	// to the checks that learn, as SourceVerdict feedback (which they weigh
+	// far below a person's report, so the filter cannot feed on itself).
+	SelfLearn *SelfLearn
+}
+
+// SelfLearn says which verdicts are confident enough to learn from. Only a
+// verdict with every check complete is used.
+type SelfLearn struct {
+	// SpamAt: a score at or above it is learned as spam. 0 means the
+	// default scorer's reject threshold, 15.
+	SpamAt float64
+	// HamAt: a score at or below it is learned as ham. 0 means -3, which
+	// takes real good evidence (say DKIM and DMARC passing and a ham-ward
+	// classifier), not merely the absence of bad evidence.
+	HamAt float64
+}
+
+func (s *SelfLearn) label(v *Verdict) Label {
+	spamAt, hamAt := s.SpamAt, s.HamAt
+	if spamAt == 0 {
+		spamAt = DefaultRejectThreshold
+	}
+	if hamAt == 0 {
+		hamAt = -3
+	}
+	switch {
+	case len(v.Incomplete) > 0:
+		return LabelUnknown
+	case v.Score >= spamAt:
+		return Spam
+	case v.Score <= hamAt:
+		return Ham
+	}
+	return LabelUnknown
 }
 
 // Engine runs checks concurrently under one deadline and scores what they
@@ -36,6 +71,7 @@ type Engine struct {
 	timeout time.Duration
 	log     *slog.Logger
 	symbols map[string]Symbol
+	self    *SelfLearn
 }
 
 // Errors from NewEngine.
@@ -57,6 +93,7 @@ func NewEngine(opts EngineOptions, checks ...Check) (*Engine, error) {
 		timeout: opts.Timeout,
 		log:     opts.Logger,
 		symbols: map[string]Symbol{},
+		self:    opts.SelfLearn,
 	}
 	if e.scorer == nil {
 		e.scorer = &WeightedScorer{}
@@ -287,8 +324,21 @@ func (e *Engine) Observe(ctx context.Context, msg *Message) *Observation {
 }
 
 // Score runs the checks on msg and scores what they found.
+//
+// With EngineOptions.SelfLearn set, a confident verdict is then handed to
+// the learning checks as SourceVerdict feedback; their errors are logged,
+// not returned.
 func (e *Engine) Score(ctx context.Context, msg *Message) Verdict {
-	return e.scorer.Score(e.Observe(ctx, msg))
+	obs := e.Observe(ctx, msg)
+	v := e.scorer.Score(obs)
+	if e.self != nil {
+		if l := e.self.label(&v); l != LabelUnknown {
+			if err := e.LearnFeedback(ctx, msg, Feedback{Label: l, Source: SourceVerdict, Signals: obs.Signals}); err != nil {
+				e.log.Warn("learning from the verdict failed", "err", err)
+			}
+		}
+	}
+	return v
 }
 
 // Learn reports that msg is spam or ham, as a person said. It observes the

@@ -227,6 +227,57 @@ func TestEngineLearn(t *testing.T) {
 	require.Error(t, e.Learn(context.Background(), msg, LabelUnknown))
 }
 
+func TestEngineSelfLearn(t *testing.T) {
+	score := 0.0
+	complete := true
+	l := learningCheck{&funcCheck{name: "rep", fn: func(context.Context, *Message, []Signal) ([]Signal, error) {
+		var err error
+		if !complete {
+			err = errors.New("DNS timeout")
+		}
+		return []Signal{{Symbol: "S", Value: 1, Confidence: 1, Keys: []Key{{KeyIP, "192.0.2.1"}}}}, err
+	}}}
+	l.symbols = []Symbol{{Name: "S", Weight: 1}}
+	scorer := scorerFunc(func(obs *Observation) Verdict {
+		return Verdict{Score: score, Incomplete: obs.Incomplete}
+	})
+	e, err := NewEngine(EngineOptions{Scorer: scorer, SelfLearn: &SelfLearn{}}, l)
+	require.NoError(t, err)
+	msg := testMessage(t)
+	tests := []struct {
+		score    float64
+		complete bool
+		want     Label
+	}{
+		{20, true, Spam},
+		{15, true, Spam},
+		{14.9, true, LabelUnknown},
+		{0, true, LabelUnknown}, // no evidence either way: nothing to learn
+		{-3, true, Ham},
+		{-10, true, Ham},
+		{20, false, LabelUnknown}, // an incomplete verdict is never learned from
+		{-10, false, LabelUnknown},
+	}
+	for _, tt := range tests {
+		score, complete = tt.score, tt.complete
+		before := len(l.learned)
+		e.Score(context.Background(), msg)
+		if tt.want == LabelUnknown {
+			require.Len(t, l.learned, before, "score %v complete %v", tt.score, tt.complete)
+			continue
+		}
+		require.Len(t, l.learned, before+1, "score %v", tt.score)
+		fb := l.learned[before]
+		require.Equal(t, tt.want, fb.Label)
+		require.Equal(t, SourceVerdict, fb.Source)
+		require.Equal(t, "192.0.2.1", fb.Signals[0].Keys[0].Value, "the verdict's own signals are passed on")
+	}
+}
+
+type scorerFunc func(*Observation) Verdict
+
+func (f scorerFunc) Score(obs *Observation) Verdict { return f(obs) }
+
 type panicLearner struct{ *funcCheck }
 
 func (panicLearner) Learn(context.Context, *Message, Feedback) error { panic("learner bug") }

@@ -60,6 +60,7 @@ type Config struct {
 	URIBL      string        // URI DNS lists, comma-separated preset names
 	Protect    string        // domains whose look-alikes in links are flagged
 	Follow     bool          // follow links to their landing pages
+	SelfLearn  bool          // learn (at low weight) from the engine's own confident verdicts
 	// ReadOnly stops the reputation check from counting the messages it
 	// sees (scoring a corpus is not traffic). Not a flag.
 	ReadOnly bool
@@ -78,6 +79,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.URIBL, "uribl", c.URIBL, "URI DNS lists to query: dbl,surbl,uribl (default none)")
 	fs.StringVar(&c.Protect, "protect", c.Protect, "domains whose look-alikes in links are flagged, comma-separated")
 	fs.BoolVar(&c.Follow, "follow", c.Follow, "follow links to their landing pages (tells the links' owners the message arrived)")
+	fs.BoolVar(&c.SelfLearn, "self-learn", c.SelfLearn, "learn, at a low weight, from the engine's own confident verdicts (complete, score >= 15 or <= -3)")
 	fs.StringVar(&c.AuthservID, "authserv-id", cmp.Or(c.AuthservID, DefaultAuthservID), "authserv-id for Authentication-Results")
 }
 
@@ -207,7 +209,11 @@ func New(cfg *Config, logger *slog.Logger) (*Setup, error) {
 		// checker's own DNS work; give it room.
 		timeout = max(timeout, 15*time.Second)
 	}
-	s.Engine, err = mailscore.NewEngine(mailscore.EngineOptions{Timeout: timeout, Logger: logger}, checks...)
+	opts := mailscore.EngineOptions{Timeout: timeout, Logger: logger}
+	if cfg.SelfLearn {
+		opts.SelfLearn = &mailscore.SelfLearn{}
+	}
+	s.Engine, err = mailscore.NewEngine(opts, checks...)
 	if err != nil {
 		return nil, err
 	}
