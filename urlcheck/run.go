@@ -288,42 +288,28 @@ func (r *run) dns(ctx context.Context) {
 
 // domainLists queries the URI lists for a domain once per message.
 func (r *run) domainLists(ctx context.Context, d string) []dnsutil.Result {
-	r.mu.Lock()
-	if e, ok := r.dl[d]; ok {
-		r.mu.Unlock()
-		<-e.done
-		return e.res
-	}
-	e := &listEntry{done: make(chan struct{})}
-	r.dl[d] = e
-	if !r.take(&r.listUsed, len(r.c.uriLists), r.c.opts.MaxListQueries) {
-		r.listSkipped++
-		r.mu.Unlock()
-		close(e.done)
-		return nil
-	}
-	r.mu.Unlock()
-	if r.acquire(ctx) {
-		e.res = r.c.dnsbl.LookupDomain(ctx, d)
-		r.release()
-	} else {
-		e.res = r.cancelled(r.c.uriLists, d, ctx.Err())
-	}
-	close(e.done)
-	return e.res
+	return listsOnce(ctx, r, r.dl, d, r.c.uriLists, d, r.c.dnsbl.LookupDomain)
 }
 
 // ipListResults queries the IP lists for an address once per message.
 func (r *run) ipListResults(ctx context.Context, a netip.Addr) []dnsutil.Result {
+	return listsOnce(ctx, r, r.il, a, r.c.ipLists, a.String(), r.c.dnsbl.LookupIP)
+}
+
+// listsOnce asks lists about key at most once per message: concurrent
+// askers wait for the first one's answer, and the message's list-query
+// budget is charged once.
+func listsOnce[K comparable](ctx context.Context, r *run, seen map[K]*listEntry, key K, lists []dnsutil.Blocklist, item string,
+	lookup func(context.Context, K) []dnsutil.Result) []dnsutil.Result {
 	r.mu.Lock()
-	if e, ok := r.il[a]; ok {
+	if e, ok := seen[key]; ok {
 		r.mu.Unlock()
 		<-e.done
 		return e.res
 	}
 	e := &listEntry{done: make(chan struct{})}
-	r.il[a] = e
-	if !r.take(&r.listUsed, len(r.c.ipLists), r.c.opts.MaxListQueries) {
+	seen[key] = e
+	if !r.take(&r.listUsed, len(lists), r.c.opts.MaxListQueries) {
 		r.listSkipped++
 		r.mu.Unlock()
 		close(e.done)
@@ -331,10 +317,10 @@ func (r *run) ipListResults(ctx context.Context, a netip.Addr) []dnsutil.Result 
 	}
 	r.mu.Unlock()
 	if r.acquire(ctx) {
-		e.res = r.c.dnsbl.LookupIP(ctx, a)
+		e.res = lookup(ctx, key)
 		r.release()
 	} else {
-		e.res = r.cancelled(r.c.ipLists, a.String(), ctx.Err())
+		e.res = r.cancelled(lists, item, ctx.Err())
 	}
 	close(e.done)
 	return e.res
