@@ -298,6 +298,26 @@ func (e *evaluator) lookup(q string, qtype uint16) (*dnsutil.Answer, lookupStatu
 	return nil, temporary, err
 }
 
+// mechLookup looks up q for mechanism t. When the answer has no records
+// it settles the mechanism as a non-match and ok is false: void lookups
+// count against the limit of section 4.6.4, a name that is not a valid
+// domain name cannot exist and so does not match, and a temporary failure
+// is temperror (section 2.6.6).
+func (e *evaluator) mechLookup(t *Term, domain, name, q string, qtype uint16, depth int) (a *dnsutil.Answer, o outcome, ok bool) {
+	a, st, err := e.lookup(q, qtype)
+	switch st {
+	case void:
+		o, ok := e.void(depth, domain, t, name)
+		return nil, o.orNone(ok), false
+	case invalid:
+		e.step(depth, domain, t.Text, name, "no match", "not a valid domain name")
+		return nil, outcome{}, false
+	case temporary:
+		return nil, e.tempError(depth, domain, t, name, err), false
+	}
+	return a, outcome{}, true
+}
+
 // resolve is the one place lookups go through.
 func (e *evaluator) resolve(q string, qtype uint16) (*dnsutil.Answer, error) {
 	return e.c.resolver.Lookup(e.ctx, q, qtype)
@@ -377,16 +397,9 @@ func (e *evaluator) matchAddrs(t *Term, a *dnsutil.Answer) bool {
 
 // mechA is "a" (section 5.3).
 func (e *evaluator) mechA(t *Term, domain, name, q string, depth int) (bool, outcome) {
-	a, st, err := e.lookup(q, e.addrType())
-	switch st {
-	case void:
-		o, ok := e.void(depth, domain, t, name)
-		return false, o.orNone(ok)
-	case invalid:
-		e.step(depth, domain, t.Text, name, "no match", "not a valid domain name")
-		return false, outcome{}
-	case temporary:
-		return false, e.tempError(depth, domain, t, name, err)
+	a, o, ok := e.mechLookup(t, domain, name, q, e.addrType(), depth)
+	if !ok {
+		return false, o
 	}
 	if e.matchAddrs(t, a) {
 		return true, outcome{}
@@ -406,16 +419,9 @@ func (o outcome) orNone(ok bool) outcome {
 // mechMX is "mx" (section 5.4): the addresses of the target's MX hosts,
 // with no fallback to the target's own address (section 5.4, 4th para).
 func (e *evaluator) mechMX(t *Term, domain, name, q string, depth int) (bool, outcome) {
-	a, st, err := e.lookup(q, dns.TypeMX)
-	switch st {
-	case void:
-		o, ok := e.void(depth, domain, t, name)
-		return false, o.orNone(ok)
-	case invalid:
-		e.step(depth, domain, t.Text, name, "no match", "not a valid domain name")
-		return false, outcome{}
-	case temporary:
-		return false, e.tempError(depth, domain, t, name, err)
+	a, o, ok := e.mechLookup(t, domain, name, q, dns.TypeMX, depth)
+	if !ok {
+		return false, o
 	}
 	n := 0
 	for _, rr := range a.Records {
@@ -485,16 +491,9 @@ func (e *evaluator) mechPTR(t *Term, domain, name string, depth int) (bool, outc
 // mechExists is "exists" (section 5.7): any A record, whatever the
 // client's address family.
 func (e *evaluator) mechExists(t *Term, domain, name, q string, depth int) (bool, outcome) {
-	a, st, err := e.lookup(q, dns.TypeA)
-	switch st {
-	case void:
-		o, ok := e.void(depth, domain, t, name)
-		return false, o.orNone(ok)
-	case invalid:
-		e.step(depth, domain, t.Text, name, "no match", "not a valid domain name")
-		return false, outcome{}
-	case temporary:
-		return false, e.tempError(depth, domain, t, name, err)
+	a, o, ok := e.mechLookup(t, domain, name, q, dns.TypeA, depth)
+	if !ok {
+		return false, o
 	}
 	for _, rr := range a.Records {
 		if _, ok := rr.(*dns.A); ok {
