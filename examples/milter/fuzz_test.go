@@ -3,15 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/mailscore/mailscore"
-	"github.com/mailscore/mailscore/examples/internal/serve"
+	"github.com/mailscore/mailscore/examples/internal/servetest"
 	"github.com/mailscore/mailscore/examples/internal/wiring"
 )
 
@@ -98,21 +96,7 @@ func FuzzSession(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		server, client := net.Pipe()
-		go func() { _, _ = io.Copy(io.Discard, client) }()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			m.session(context.Background(), serve.NewConn(server))
-			server.Close()
-		}()
-		_, _ = client.Write(in)
-		client.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("session did not end")
-		}
+		servetest.PlaySession(t, m.session, in)
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,33 +19,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailscore/mailscore"
+	"github.com/mailscore/mailscore/examples/internal/servetest"
 	"github.com/mailscore/mailscore/examples/internal/wiring"
 )
 
 const authservID = "mx.test"
 
 // sharedSetup is the engine the program uses, with -offline, built once.
-var sharedSetup = sync.OnceValue(func() *wiring.Setup {
-	cfg := wiring.Config{Offline: true, Timeout: 10 * time.Second, AuthservID: authservID}
-	s, err := wiring.New(&cfg, nil)
-	if err != nil {
-		panic(err)
-	}
-	return s
-})
-
-type logWriter struct{ t testing.TB }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
+var sharedSetup = sync.OnceValue(func() *wiring.Setup { return servetest.OfflineSetup(authservID) })
 
 // startMilter serves a Milter on 127.0.0.1:0 until the test ends.
 func startMilter(t *testing.T, mod func(*Options)) string {
 	t.Helper()
 	opts := Options{Setup: sharedSetup(), AuthservID: authservID, Grace: 2 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Logger: servetest.Logger(t)}
 	if mod != nil {
 		mod(&opts)
 	}

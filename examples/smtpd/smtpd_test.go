@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/smtp"
@@ -26,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mailscore/mailscore"
+	"github.com/mailscore/mailscore/examples/internal/servetest"
 	"github.com/mailscore/mailscore/examples/internal/wiring"
 )
 
@@ -33,22 +33,7 @@ const authservID = "mx.test"
 
 // sharedSetup is the engine the program uses, with -offline, built once
 // for all tests.
-var sharedSetup = sync.OnceValue(func() *wiring.Setup {
-	cfg := wiring.Config{Offline: true, Timeout: 10 * time.Second, AuthservID: authservID}
-	s, err := wiring.New(&cfg, nil)
-	if err != nil {
-		panic(err)
-	}
-	return s
-})
-
-// logWriter sends the server's log to the test's log.
-type logWriter struct{ t testing.TB }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
+var sharedSetup = sync.OnceValue(func() *wiring.Setup { return servetest.OfflineSetup(authservID) })
 
 type testServer struct {
 	addr    string
@@ -65,7 +50,7 @@ func startServer(t *testing.T, mod func(*Options)) *testServer {
 		Maildir:  t.TempDir(),
 		Hostname: authservID,
 		Grace:    2 * time.Second,
-		Logger:   slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:   servetest.Logger(t),
 	}
 	if mod != nil {
 		mod(&opts)
